@@ -1,0 +1,7 @@
+"""/api/portability endpoints."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["portability"])

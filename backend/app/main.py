@@ -1,0 +1,70 @@
+"""The FastAPI application: routers, middleware, error handlers and the process lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app import __version__
+from app.api import applications, boards, health, jobs, portability, profile
+from app.api.errors import ERROR_RESPONSES, install_error_handlers
+from app.api.middleware import RequestLogMiddleware, TokenAuthMiddleware
+from app.config import settings
+from app.database import engine
+from app.logging import configure_logging
+
+log = structlog.get_logger(__name__)
+
+DESCRIPTION = """
+Hunter watches the job boards you care about, keeps every listing it finds (deduplicated,
+searchable, scored 0-100 against your preferences) and tracks your applications.
+
+With `API_TOKEN` set, every endpoint except `/api/health` needs `Authorization: Bearer <token>`.
+Errors are JSON: `{"error": CODE, "detail": "what went wrong"}`, plus `errors` for field problems.
+"""
+
+
+@asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    log.info(
+        "hunter_started",
+        mode="distributed" if settings.distributed else "embedded",
+        database=engine.dialect.name,
+    )
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_app() -> FastAPI:
+    configure_logging()
+    app = FastAPI(
+        title="Hunter",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+    )
+    install_error_handlers(app)
+    for module in (boards, jobs, profile, applications, health, portability):
+        app.include_router(module.router, prefix="/api")
+    # Outermost first: CORS answers preflights before auth, auth runs before any handler.
+    if settings.api_token is not None:
+        app.add_middleware(TokenAuthMiddleware, token=settings.api_token.get_secret_value())
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+    )
+    app.add_middleware(RequestLogMiddleware)
+    return app
+
+
+app = create_app()

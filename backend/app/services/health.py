@@ -1,0 +1,55 @@
+"""Component checks for /api/health (and later `hunter doctor`)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from typing import Literal
+
+import redis.asyncio as aioredis
+from sqlalchemy import text
+
+from app.config import settings
+from app.database import engine
+
+ComponentStatus = Literal["ok", "error", "disabled"]
+
+BROWSER_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def find_browser() -> str | None:
+    """The Chromium Hunter would launch: BROWSER_EXECUTABLE, else the first one on PATH."""
+    if settings.browser_executable:
+        return shutil.which(settings.browser_executable)
+    for name in BROWSER_CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+async def check_database() -> ComponentStatus:
+    try:
+        async with asyncio.timeout(5), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:
+        return "error"
+    return "ok"
+
+
+async def check_broker() -> ComponentStatus:
+    if not settings.distributed:
+        return "disabled"
+    client = aioredis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
+    try:
+        async with asyncio.timeout(5):
+            await client.ping()
+    except Exception:
+        return "error"
+    finally:
+        await client.aclose()
+    return "ok"
+
+
+def check_browser() -> ComponentStatus:
+    return "ok" if find_browser() else "error"
