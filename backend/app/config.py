@@ -134,12 +134,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_public_bind(self) -> Settings:
-        if not self.binds_to_loopback and self.api_token is None:
-            if not self.allow_insecure_public_bind:
-                raise ValueError(
-                    f"HOST={self.host} is reachable from other machines but API_TOKEN is not set; "
-                    "set API_TOKEN, or set ALLOW_INSECURE_PUBLIC_BIND=true to serve anyway"
-                )
+        exposed = not self.binds_to_loopback and self.api_token is None
+        if exposed and not self.allow_insecure_public_bind:
+            raise ValueError(
+                f"HOST={self.host} is reachable from other machines but API_TOKEN is not set; "
+                "set API_TOKEN, or set ALLOW_INSECURE_PUBLIC_BIND=true to serve anyway"
+            )
         if self.api_token is not None and len(self.api_token.get_secret_value()) < 8:
             raise ValueError("API_TOKEN must be at least 8 characters long")
         return self

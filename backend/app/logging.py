@@ -1,4 +1,4 @@
-"""Structured logging: readable lines on a console, one JSON object per line with LOG_FORMAT=json."""
+"""Structured logging: readable console lines, or one JSON object per line (LOG_FORMAT=json)."""
 
 from __future__ import annotations
 

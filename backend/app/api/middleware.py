@@ -15,7 +15,9 @@ from app.api.errors import error_response
 log = structlog.get_logger("hunter.request")
 
 # Paths that need no token: the health probe, and the API docs (they reveal no data).
-PUBLIC_PATHS = frozenset({"/api/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"})
+PUBLIC_PATHS = frozenset(
+    {"/api/health", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
+)
 
 
 def _is_protected(path: str) -> bool:
@@ -32,7 +34,7 @@ def presented_token(scope: Scope) -> str | None:
             if scheme.lower() == "bearer" and credentials:
                 return credentials.strip()
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    tokens = query.get("token")
+    tokens: list[str] = query.get("token", [])
     return tokens[0] if tokens else None
 
 

@@ -31,12 +31,15 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_board_id", "board_id"),
-        Index("ix_jobs_visible_created", "created_at", postgresql_where=VISIBLE,
-              sqlite_where=VISIBLE),
-        Index("ix_jobs_visible_score", "match_score", postgresql_where=VISIBLE,
-              sqlite_where=VISIBLE),
-        Index("ix_jobs_visible_posted", "posted_date", postgresql_where=VISIBLE,
-              sqlite_where=VISIBLE),
+        Index(
+            "ix_jobs_visible_created", "created_at", postgresql_where=VISIBLE, sqlite_where=VISIBLE
+        ),
+        Index(
+            "ix_jobs_visible_score", "match_score", postgresql_where=VISIBLE, sqlite_where=VISIBLE
+        ),
+        Index(
+            "ix_jobs_visible_posted", "posted_date", postgresql_where=VISIBLE, sqlite_where=VISIBLE
+        ),
     )
 
     board_id: Mapped[uuid.UUID] = mapped_column(
