@@ -33,7 +33,8 @@ def presented_token(scope: Scope) -> str | None:
             scheme, _, credentials = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and credentials:
                 return credentials.strip()
-    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    raw_query: bytes = scope.get("query_string", b"")
+    query = parse_qs(raw_query.decode("latin-1"))
     tokens: list[str] = query.get("token", [])
     return tokens[0] if tokens else None
 
