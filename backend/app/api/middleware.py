@@ -28,7 +28,8 @@ def _is_protected(path: str) -> bool:
 
 def presented_token(scope: Scope) -> str | None:
     """The token a client sent: `Authorization: Bearer`, or `?token=` for WebSocket clients."""
-    for name, value in scope.get("headers", []):
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for name, value in headers:
         if name == b"authorization":
             scheme, _, credentials = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and credentials:
