@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,6 +13,18 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "hunter"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def env_files() -> tuple[Path, ...]:
+    """`.env` at the repository root, then in the working directory (later ones win).
+
+    HUNTER_ENV_FILE names one file instead; set it empty to read none (the tests do).
+    """
+    chosen = os.environ.get("HUNTER_ENV_FILE")
+    if chosen is not None:
+        return (Path(chosen),) if chosen else ()
+    return (REPO_ROOT / ".env", Path.cwd() / ".env")
 
 
 class LogFormat(StrEnum):
@@ -33,7 +46,10 @@ class Settings(BaseSettings):
     """Every variable Hunter reads; `.env.example` documents each one."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file_encoding="utf-8",
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
     )
 
     data_dir: Path = DEFAULT_DATA_DIR
@@ -86,6 +102,11 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("data_dir", "upload_dir", mode="before")
+    @classmethod
+    def _expand_home(cls, value: Any) -> Any:
+        return Path(value).expanduser() if isinstance(value, str) and value else value
 
     @field_validator("log_level")
     @classmethod
@@ -178,4 +199,4 @@ class Settings(BaseSettings):
         return self.max_upload_mb * 1024 * 1024
 
 
-settings = Settings()
+settings = Settings(_env_file=env_files())

@@ -1,82 +1,36 @@
-"""Test set-up: one fresh database per run (SQLite by default, PostgreSQL when asked), migrated
-with Alembic, and one rolled-back transaction per test so tests never see each other's data.
+"""Fixtures: the run's migrated database, a rolled-back session per test, an HTTP client.
 
-Select the database with TEST_DATABASE_URL, e.g.
-`TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres`; the suite creates its
-own uniquely named database on that server and drops it afterwards.
+The database is chosen in tests/support.py (SQLite by default, TEST_DATABASE_URL for PostgreSQL).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
+# isort: off
+# tests.support points the settings at the test database: it must be imported before any app module.
+from tests.support import SERVER_URL, TEST_DATABASE_URL, admin_execute, database_name
+
+import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
-_TMP = Path(tempfile.mkdtemp(prefix="hunter-tests-"))
-_SERVER_URL = os.environ.get("TEST_DATABASE_URL", "")
-
-
-def _test_database_url() -> str:
-    if not _SERVER_URL:
-        return f"sqlite+aiosqlite:///{_TMP / 'test.db'}"
-    if not _SERVER_URL.startswith(("postgresql", "postgres")):
-        raise RuntimeError("TEST_DATABASE_URL must be a PostgreSQL URL (SQLite is the default)")
-    base, _, _ = _SERVER_URL.rpartition("/")
-    return f"{base}/hunter_test_{uuid.uuid4().hex[:12]}"
-
-
-TEST_DATABASE_URL = _test_database_url()
-
-# Settings are read once at import: point them at the test database before any app import.
-os.environ.update(
-    {
-        "DATABASE_URL": TEST_DATABASE_URL,
-        "DATA_DIR": str(_TMP / "data"),
-        "UPLOAD_DIR": str(_TMP / "uploads"),
-        "HOST": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-    }
-)
-for _name in ("API_TOKEN", "REDIS_URL", "RESEND_API_KEY", "SMTP_HOST", "ANTHROPIC_API_KEY"):
-    os.environ.pop(_name, None)
-
-import httpx  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
-
-from app import migrations  # noqa: E402
-from app.database import engine, get_db  # noqa: E402
-from app.main import app  # noqa: E402
-
-
-async def _admin_execute(statement: str) -> None:
-    import asyncpg
-
-    url = _SERVER_URL.replace("postgresql+asyncpg://", "postgresql://")
-    connection = await asyncpg.connect(url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-def _database_name() -> str:
-    return TEST_DATABASE_URL.rpartition("/")[2]
+from app import migrations
+from app.database import engine, get_db
+from app.main import app
+# isort: on
 
 
 @pytest.fixture(scope="session", autouse=True)
 def database() -> Iterator[str]:
     """Create and migrate the run's database; drop it at the end."""
-    if _SERVER_URL:
-        asyncio.run(_admin_execute(f'CREATE DATABASE "{_database_name()}"'))
+    if SERVER_URL:
+        asyncio.run(admin_execute(f'CREATE DATABASE "{database_name()}"'))
     migrations.upgrade(TEST_DATABASE_URL)
     yield TEST_DATABASE_URL
-    if _SERVER_URL:
-        asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{_database_name()}" WITH (FORCE)'))
+    if SERVER_URL:
+        asyncio.run(admin_execute(f'DROP DATABASE IF EXISTS "{database_name()}" WITH (FORCE)'))
 
 
 @pytest.fixture

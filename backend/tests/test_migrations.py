@@ -1,0 +1,105 @@
+"""The initial migration builds, removes and rebuilds the whole schema on each backend."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import migrations
+from app.database import build_engine
+from tests.support import SERVER_URL, TMP, admin_execute
+
+TABLES = {
+    "job_boards",
+    "scan_runs",
+    "jobs",
+    "user_profiles",
+    "education",
+    "work_experience",
+    "applications",
+    "application_logs",
+}
+
+
+@pytest.fixture
+async def scratch_url() -> AsyncIterator[str]:
+    """A database of its own, so migrating down does not touch the suite's database."""
+    name = f"hunter_migrate_{uuid.uuid4().hex[:10]}"
+    if not SERVER_URL:
+        yield f"sqlite+aiosqlite:///{TMP / (name + '.db')}"
+        return
+    await admin_execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{SERVER_URL.rpartition('/')[0]}/{name}"
+    finally:
+        await admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _tables(engine: AsyncEngine) -> set[str]:
+    async with engine.connect() as connection:
+        names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+    return set(names) - {"alembic_version"}
+
+
+async def _insert_job(engine: AsyncEngine) -> None:
+    """Insert a board and a job titled "Senior C++ Engineer" at Acme through plain SQL."""
+    board_id, job_id = uuid.uuid4().hex, uuid.uuid4().hex
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO job_boards (id, name, url, enabled, scan_interval_minutes,"
+                " keyword_filters, scraper_config, last_scan_status, jobs_found_last_scan,"
+                " consecutive_failures, created_at, updated_at) VALUES (:id, 'b', 'https://x',"
+                " true, 60, '[]', '{}', 'never', 0, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"id": board_id if engine.dialect.name == "sqlite" else uuid.UUID(board_id)},
+        )
+        await connection.execute(
+            text(
+                "INSERT INTO jobs (id, board_id, title, company, location, url, description,"
+                " match_score, match_details, dedup_hash, first_seen_at, last_seen_at,"
+                " workplace_type, is_new, is_hidden, created_at, updated_at) VALUES (:id, :board,"
+                " 'Senior C++ Engineer', 'Acme', '', '', 'Low latency systems', 0, '{}', :hash,"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'unknown', true, false,"
+                " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {
+                "id": job_id if engine.dialect.name == "sqlite" else uuid.UUID(job_id),
+                "board": board_id if engine.dialect.name == "sqlite" else uuid.UUID(board_id),
+                "hash": job_id,
+            },
+        )
+
+
+async def _search_finds(engine: AsyncEngine, word: str) -> int:
+    if engine.dialect.name == "sqlite":
+        query = "SELECT count(*) FROM jobs_fts WHERE jobs_fts MATCH :q"
+    else:
+        query = "SELECT count(*) FROM jobs WHERE description_tsv @@ to_tsquery('english', :q)"
+    async with engine.connect() as connection:
+        return int((await connection.execute(text(query), {"q": word})).scalar_one())
+
+
+async def test_upgrade_downgrade_upgrade(scratch_url: str) -> None:
+    engine = build_engine(scratch_url)
+    try:
+        await asyncio.to_thread(migrations.upgrade, scratch_url)
+        assert await _tables(engine) >= TABLES
+        await _insert_job(engine)
+        assert await _search_finds(engine, "cplusplus") == 1
+        assert await _search_finds(engine, "latency") == 1
+
+        await asyncio.to_thread(migrations.downgrade, scratch_url)
+        assert not (await _tables(engine)) & TABLES
+
+        await asyncio.to_thread(migrations.upgrade, scratch_url)
+        assert await _tables(engine) >= TABLES
+        await _insert_job(engine)
+        assert await _search_finds(engine, "acme") == 1
+    finally:
+        await engine.dispose()
