@@ -1,0 +1,68 @@
+"""The matcher's score, component by component, as a person would judge it."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.services.matcher import Matcher, Place, Preferences, parse_places
+
+
+def test_keywords_are_whole_words() -> None:
+    matcher = Matcher(Preferences(keywords=["java", "c++", "go"]))
+    result = matcher.score("Engineer", "We write JavaScript and C++ daily; going far.")
+    assert result.details["keywords_matched"] == ["c++"]
+    assert result.score == pytest.approx(100 / 3, abs=0.1)
+
+
+def test_title_similarity_ignores_seniority_order_and_punctuation() -> None:
+    matcher = Matcher(Preferences(desired_title="Backend Engineer"))
+    assert matcher.score("Senior Engineer, Backend").score == 100.0
+    assert matcher.score("Backend Developer (Sr.)").score == 100.0
+    assert 0 < matcher.score("Frontend Engineer").score < 100
+    assert matcher.score("Office Manager").score == 0.0
+
+
+def test_location_rules() -> None:
+    matcher = Matcher(
+        Preferences(desired_locations="San Francisco, CA, Berlin", remote_preference="any")
+    )
+    assert matcher.score("x", location="San Francisco, CA").score == 100.0
+    assert matcher.score("x", location="Remote - US").score == 100.0
+    assert matcher.score("x", location="Oakland, CA").score == 50.0
+    assert matcher.score("x", location="Berlin, Germany").score == 100.0
+    assert matcher.score("x", location="Tokyo, Japan").score == 0.0
+
+
+def test_remote_preference_scores_onsite_zero() -> None:
+    matcher = Matcher(Preferences(remote_preference="remote"))
+    assert matcher.score("x", location="Anywhere", workplace_type="remote").score == 100.0
+    assert matcher.score("x", location="Austin, TX", workplace_type="onsite").score == 0.0
+
+
+def test_missing_components_are_reweighted() -> None:
+    only_title = Matcher(Preferences(desired_title="Data Engineer"))
+    result = only_title.score("Data Engineer", "anything", "Mars")
+    assert result.score == 100.0
+    assert set(result.details["components"]) == {"title"}
+    all_three = Matcher(
+        Preferences(keywords=["sql"], desired_title="Data Engineer", desired_locations="Paris")
+    )
+    breakdown = all_three.score("Data Engineer", "sql", "Paris, France").details["components"]
+    assert {name: c["weight"] for name, c in breakdown.items()} == {
+        "keywords": 0.4,
+        "title": 0.35,
+        "location": 0.25,
+    }
+
+
+def test_no_preferences_scores_zero_and_says_why() -> None:
+    result = Matcher(Preferences()).score("Anything")
+    assert result.score == 0.0
+    assert result.details["reason"] == "no preferences set"
+
+
+def test_places_keep_city_with_region() -> None:
+    assert parse_places("San Francisco, CA, Germany") == [
+        Place("san francisco", "ca"),
+        Place(None, "germany"),
+    ]
