@@ -56,6 +56,8 @@ async def client(session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the app in-process, sharing the test's session."""
 
     async def _test_db() -> AsyncIterator[AsyncSession]:
+        # Keep the test's set-up data when a request fails and rolls back.
+        await session.commit()
         try:
             yield session
             await session.commit()

@@ -62,7 +62,11 @@ def _validation_message(err: dict[str, Any]) -> str:
 async def _handle_validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": _field_name(err.get("loc", ())), "message": _validation_message(err)}
+        {
+            # A JSON syntax error's location is a character offset, not a field.
+            "field": "body" if err.get("type") == "json_invalid" else _field_name(err["loc"]),
+            "message": _validation_message(err),
+        }
         for err in exc.errors()
     ]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
