@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
 
     anthropic_api_key: SecretStr | None = None
-    anthropic_model: str = "claude-sonnet-4-5"
+    anthropic_model: str = "claude-sonnet-4-6"
     anthropic_base_url: str | None = None
     anthropic_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
 

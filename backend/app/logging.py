@@ -75,7 +75,9 @@ def configure_logging(level: str | None = None, fmt: LogFormat | None = None) ->
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
-    for noisy in ("httpx", "httpcore", "sqlalchemy.engine", "aiosqlite", "asyncio"):
+    # Quiet chatty libraries; at DEBUG the Anthropic SDK would log whole prompts.
+    noisy_loggers = ("httpx", "httpcore", "httpx2", "httpcore2", "anthropic")
+    for noisy in (*noisy_loggers, "sqlalchemy.engine", "aiosqlite", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
