@@ -12,11 +12,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from app.scrapers.config import ScraperConfig
 from app.scrapers.http import Fetcher
 from app.scrapers.salary import Salary, SalaryPeriod
+
+if TYPE_CHECKING:
+    from app.scrapers.browser import SharedBrowser
 
 WorkplaceType = Literal["remote", "hybrid", "onsite", "unknown"]
 
@@ -89,10 +92,14 @@ def _utcnow() -> datetime:
 
 @dataclass(slots=True)
 class FetchContext:
-    """What scrapers share within a process: the HTTP fetcher, later a browser, and a clock."""
+    """What scrapers share within a process: the HTTP fetcher, the browser, and a clock.
+
+    Without a `browser`, browser-based scrapers use the process-wide one
+    (`app.scrapers.browser.shared_browser()`).
+    """
 
     fetcher: Fetcher
-    browser: object | None = None
+    browser: SharedBrowser | None = None
     clock: Callable[[], datetime] = _utcnow
 
 

@@ -9,9 +9,12 @@ keeps the import order free of cycles.
 from __future__ import annotations
 
 from app.scrapers.ashby import AshbyScraper
+from app.scrapers.auto import AutoScraper
 from app.scrapers.base import Scraper
 from app.scrapers.errors import UnknownScraper
+from app.scrapers.generic import GenericScraper
 from app.scrapers.greenhouse import GreenhouseScraper
+from app.scrapers.interactive import InteractiveScraper
 from app.scrapers.jsonld import JsonLdScraper
 from app.scrapers.lever import LeverScraper
 from app.scrapers.workday import WorkdayScraper
@@ -46,6 +49,9 @@ _BUILT_IN: tuple[Scraper, ...] = (
     WorkdayScraper(),
     AshbyScraper(),
     JsonLdScraper(),
+    GenericScraper(),
+    InteractiveScraper(),
+    AutoScraper(),
 )
 for _scraper in _BUILT_IN:
     register(_scraper)

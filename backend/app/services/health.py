@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 from typing import Literal
 
 import redis.asyncio as aioredis
@@ -11,21 +10,9 @@ from sqlalchemy import text
 
 from app.config import settings
 from app.database import engine
+from app.scrapers.browser import find_browser
 
 ComponentStatus = Literal["ok", "error", "disabled"]
-
-BROWSER_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-
-
-def find_browser() -> str | None:
-    """The Chromium Hunter would launch: BROWSER_EXECUTABLE, else the first one on PATH."""
-    if settings.browser_executable:
-        return shutil.which(settings.browser_executable)
-    for name in BROWSER_CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 async def check_database() -> ComponentStatus:

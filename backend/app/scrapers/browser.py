@@ -1,0 +1,365 @@
+"""One Chromium per process, a fresh context per scan, and the page helpers browser scrapers use.
+
+Chromium is Debian's (`BROWSER_EXECUTABLE` or `chromium` on PATH), driven by Playwright; Hunter
+never downloads browsers. It starts on first use, is relaunched when it crashed, and every page
+and context is closed in `finally` under a timeout, so a hung browser cannot hang a scan.
+Playwright failures surface as `ScrapeError`s like every other scraper failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import structlog
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Request,
+    Response,
+    async_playwright,
+)
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from app.config import settings
+from app.scrapers.base import FetchContext
+from app.scrapers.errors import BlockedUrl, FetchTimeout, PageNotFound, ScrapeError, UpstreamFailed
+
+# Looked for on PATH, in this order, when BROWSER_EXECUTABLE is not set.
+BROWSER_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+log = structlog.get_logger("hunter.scrapers.browser")
+
+LAUNCH_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+class BrowserUnavailable(ScrapeError):
+    """No usable Chromium: none is installed, or it would not start."""
+
+
+class BrowserFailed(ScrapeError):
+    """The browser broke while reading a page (crashed, or a page script wedged it)."""
+
+
+def display(url: str) -> str:
+    """The URL without its query string, for messages."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of a Playwright error, without its call log."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+class SharedBrowser:
+    """The process's Chromium; scans take a fresh context with `scan_context()` or `open_tab()`."""
+
+    def __init__(
+        self,
+        *,
+        executable: str | None = None,
+        headless: bool | None = None,
+        user_agent: str | None = None,
+        close_timeout_s: float = 10.0,
+    ) -> None:
+        self.executable = executable
+        self.headless = settings.playwright_headless if headless is None else headless
+        self.user_agent = user_agent or settings.scraper_user_agent
+        self.close_timeout_s = close_timeout_s
+        self.launches = 0
+        self._lock = asyncio.Lock()
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._suspect = False  # a close hung: relaunch before the next scan
+
+    @property
+    def is_running(self) -> bool:
+        return self._browser is not None and self._browser.is_connected()
+
+    def open_contexts(self) -> int:
+        """Contexts currently open (each scan holds one while it runs)."""
+        return len(self._browser.contexts) if self.is_running and self._browser else 0
+
+    async def browser(self) -> Browser:
+        """The running Chromium, launched now if it is not running (or crashed)."""
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            if self._browser is not None and self._loop is not loop:
+                # Playwright objects belong to the loop that made them; that loop is gone.
+                log.warning("browser_abandoned", reason="event loop changed")
+                self._browser = self._playwright = None
+            if self.is_running and not self._suspect and self._browser is not None:
+                return self._browser
+            await self._shut_down()
+            self._browser = await self._launch()
+            self._loop, self._suspect = loop, False
+            return self._browser
+
+    @asynccontextmanager
+    async def scan_context(self) -> AsyncIterator[BrowserContext]:
+        """A fresh context (cookies, storage, cache) for one scan, closed when the scan ends."""
+        try:
+            context = await (await self.browser()).new_context(user_agent=self.user_agent)
+        except PlaywrightError:
+            self._suspect = True  # the browser died between the check and its use: retry once
+            try:
+                context = await (await self.browser()).new_context(user_agent=self.user_agent)
+            except PlaywrightError as exc:
+                raise BrowserFailed(f"Chromium could not open a context: {reason(exc)}") from None
+        context.set_default_timeout(settings.scraper_timeout_s * 1000)
+        try:
+            yield context
+        finally:
+            await self._close(context.close(), "context")
+
+    @asynccontextmanager
+    async def open_tab(self) -> AsyncIterator[Tab]:
+        """One page in a fresh context; Playwright errors inside become `ScrapeError`s."""
+        async with self.scan_context() as context:
+            try:
+                page = await context.new_page()
+            except PlaywrightError as exc:
+                raise BrowserFailed(f"Chromium could not open a page: {reason(exc)}") from None
+            tab = Tab(page)
+            try:
+                yield tab
+            except PlaywrightTimeout as exc:
+                raise FetchTimeout(
+                    f"the page at {display(tab.url)} did not respond in time: {reason(exc)}"
+                ) from None
+            except PlaywrightError as exc:
+                raise BrowserFailed(
+                    f"the browser failed while reading {display(tab.url)}: {reason(exc)}"
+                ) from None
+            finally:
+                await self._close(page.close(), "page")
+
+    async def close(self) -> None:
+        """Close Chromium and its driver (on shutdown); the next scan launches a new one."""
+        async with self._lock:
+            await self._shut_down()
+
+    async def _launch(self) -> Browser:
+        executable = self.executable or find_browser()
+        if not executable:
+            raise BrowserUnavailable(
+                "no Chromium found for browser-based scraping: install chromium "
+                "(apt install chromium) or set BROWSER_EXECUTABLE to its path"
+            )
+        try:
+            playwright = await async_playwright().start()
+        except Exception as exc:  # the driver itself is missing or broken
+            raise BrowserUnavailable(f"Playwright's driver would not start: {exc}") from None
+        try:
+            browser = await playwright.chromium.launch(
+                executable_path=executable, headless=self.headless, args=list(LAUNCH_ARGS)
+            )
+        except PlaywrightError as exc:
+            await self._close(playwright.stop(), "playwright")
+            raise BrowserUnavailable(
+                f"Chromium at {executable} would not start ({reason(exc)}); install chromium "
+                "or set BROWSER_EXECUTABLE to a working browser"
+            ) from None
+        self._playwright = playwright
+        self.launches += 1
+        log.info("browser_launched", executable=executable, version=browser.version)
+        return browser
+
+    async def _shut_down(self) -> None:
+        browser, playwright = self._browser, self._playwright
+        self._browser = self._playwright = None
+        if browser is not None:
+            await self._close(browser.close(), "browser")
+        if playwright is not None:
+            await self._close(playwright.stop(), "playwright")
+
+    async def _close(self, closing: Awaitable[None], what: str) -> None:
+        try:
+            async with asyncio.timeout(self.close_timeout_s):
+                await closing
+        except TimeoutError:
+            log.warning("browser_close_timed_out", what=what)
+            self._suspect = True
+        except Exception as exc:
+            # Usually already gone with a crashed browser; closing must never fail a scan.
+            log.info("browser_close_failed", what=what, reason=reason(exc))
+
+
+def find_browser() -> str | None:
+    """The Chromium Hunter would launch: BROWSER_EXECUTABLE, else the first one on PATH."""
+    if settings.browser_executable:
+        return shutil.which(settings.browser_executable)
+    for name in BROWSER_CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+_process_browser: SharedBrowser | None = None
+
+
+def shared_browser() -> SharedBrowser:
+    """The process-wide browser (close it with `await shared_browser().close()` on shutdown)."""
+    global _process_browser
+    if _process_browser is None:
+        _process_browser = SharedBrowser()
+    return _process_browser
+
+
+def browser_for(context: FetchContext) -> SharedBrowser:
+    """The scan's browser, or the process-wide one when the scan was given none."""
+    return context.browser or shared_browser()
+
+
+@dataclass(frozen=True, slots=True)
+class Settle:
+    """How long to wait for a page to show something new after loading, clicking or scrolling.
+
+    Waiting stops as soon as something new appears, once the page's network has been quiet for
+    `quiet_s`, or after `timeout_s` at most (for pages that keep polling forever).
+    """
+
+    quiet_s: float = 1.5
+    timeout_s: float = 10.0
+    poll_s: float = 0.15
+
+
+class Tab:
+    """A page plus what scrapers do with it: open URLs, scroll, wait until it settles."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self._in_flight: dict[Request, float] = {}
+        self._last_activity = time.monotonic()
+        self._document_status: int | None = None
+        page.on("response", self._responded)
+        page.on("request", self._started)
+        page.on("requestfinished", self._ended)
+        page.on("requestfailed", self._ended)
+
+    @property
+    def url(self) -> str:
+        return self.page.url
+
+    async def open(self, url: str) -> str:
+        """Load `url`; raise the typed error for a refused, missing or failing page."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise BlockedUrl(f"refusing to open `{url}`: only http and https URLs can be scraped")
+        self._document_status = None
+        try:
+            response = await self.page.goto(url, wait_until="load")
+            status = response.status if response is not None else None
+        except PlaywrightTimeout:
+            raise FetchTimeout(
+                f"{parts.netloc} did not finish loading {display(url)} within "
+                f"{settings.scraper_timeout_s:g} s"
+            ) from None
+        except PlaywrightError as exc:
+            # Chromium fails the navigation itself on an error status with an empty body.
+            status = self._document_status
+            if status is None or status < 400:
+                raise UpstreamFailed(f"could not load {display(url)}: {reason(exc)}") from None
+        if status in (404, 410):
+            raise PageNotFound(f"{display(url)} not found ({status})", url=url, status=status)
+        if status is not None and status >= 400:
+            raise UpstreamFailed(
+                f"{parts.netloc} refused the page: HTTP {status} ({display(url)})", status=status
+            )
+        return self.page.url
+
+    async def wait_for(self, check: Callable[[], Awaitable[bool]], settle: Settle) -> bool:
+        """Poll `check` until it holds (True), or the page settles without it (False)."""
+        start = time.monotonic()
+        while True:
+            if await check():
+                return True
+            now = time.monotonic()
+            if now - start >= settle.timeout_s:
+                return False
+            if (
+                now - start >= settle.quiet_s
+                and self._quiet_for(settle.timeout_s) >= settle.quiet_s
+            ):
+                return False
+            await asyncio.sleep(settle.poll_s)
+
+    async def scroll_to_end(self, card_selector: str | None = None) -> None:
+        """Scroll to the bottom the ways infinite lists listen for (scroll, wheel, observers)."""
+        await self.page.evaluate(
+            """(card) => {
+                const cards = card ? document.querySelectorAll(card) : [];
+                if (cards.length) cards[cards.length - 1].scrollIntoView({block: "end"});
+                const root = document.scrollingElement || document.body;
+                window.scrollTo(0, root.scrollHeight);
+            }""",
+            card_selector,
+        )
+        await self.page.mouse.wheel(0, 4000)
+
+    async def scroll(self, direction: str, times: int, selector: str | None = None) -> None:
+        """Scroll the window (or the element `selector`) by a screenful, `times` times."""
+        sign = -1 if direction == "up" else 1
+        for _ in range(times):
+            await self.page.evaluate(
+                """([sign, selector]) => {
+                    const box = selector ? document.querySelector(selector) : null;
+                    if (selector && !box) throw new Error(`nothing matched ${selector}`);
+                    const target = box || window;
+                    target.scrollBy(0, sign * (box ? box.clientHeight : window.innerHeight));
+                }""",
+                [sign, selector],
+            )
+            await asyncio.sleep(0.1)  # let scroll listeners run between steps
+
+    async def usable(self, selector: str) -> bool:
+        """Whether the first element matching `selector` is visible and not disabled."""
+        found = self.page.locator(selector).first
+        if not await found.count() or not await found.is_visible():
+            return False
+        disabled = await found.evaluate(
+            "(el) => el.disabled === true || el.getAttribute('aria-disabled') === 'true'"
+        )
+        return not disabled
+
+    def _quiet_for(self, stale_after_s: float) -> float:
+        now = time.monotonic()
+        # A request open longer than a whole settle timeout is a long poll, not page loading.
+        if any(now - started < stale_after_s for started in self._in_flight.values()):
+            return 0.0
+        return now - self._last_activity
+
+    def _responded(self, response: Response) -> None:
+        request = response.request
+        try:
+            in_main_frame = request.frame == self.page.main_frame
+        except PlaywrightError:
+            return  # a service worker's request has no frame
+        if in_main_frame and request.is_navigation_request():
+            self._document_status = response.status
+
+    def _started(self, request: Request) -> None:
+        self._in_flight[request] = self._last_activity = time.monotonic()
+
+    def _ended(self, request: Request) -> None:
+        self._in_flight.pop(request, None)
+        self._last_activity = time.monotonic()
