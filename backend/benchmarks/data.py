@@ -2,7 +2,8 @@
 
 Word frequencies are controlled so queries have known selectivity: `python` appears in about half
 of the listings, `kubernetes` in a tenth, and `haskell` in a hundredth, so "haskell kubernetes"
-matches roughly 100 of 100,000 listings.
+matches roughly 100 of 100,000 listings. `raw_jobs` gives the same kind of listings as scrapers
+return them, for the scan benchmark.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from app.scrapers.base import RawJob
 
 SENIORITY = ["", "Senior ", "Staff ", "Principal ", "Junior ", "Lead "]
 ROLES = [
@@ -217,3 +220,32 @@ def applications(
                 }
             )
     return apps, logs
+
+
+def raw_jobs(count: int, seed: int = 4, *, source: str = "bench") -> list[RawJob]:
+    """Listings as a scraper returns them: Greenhouse-like ids and URLs, 1-3 KB descriptions."""
+    rng = random.Random(seed)
+    listings: list[RawJob] = []
+    for n in range(count):
+        skills = [word for word, p in SKILLS if rng.random() < p]
+        low = rng.randrange(60, 200) * 1000 if rng.random() < 0.6 else None
+        location = rng.choice(CITIES)
+        listings.append(
+            RawJob(
+                title=rng.choice(SENIORITY) + rng.choice(ROLES),
+                url=f"https://boards.greenhouse.io/{source}/jobs/{4_000_000 + n}?gh_src=bench",
+                company=f"{rng.choice(COMPANY_PARTS[0])} {rng.choice(COMPANY_PARTS[1])}",
+                location=location,
+                description=_description(rng, skills),
+                external_id=str(4_000_000 + n),
+                posted_date=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=rng.randint(0, 300)),
+                salary_min=float(low) if low else None,
+                salary_max=float(low + 30000) if low else None,
+                salary_currency="USD" if low else None,
+                salary_period="year" if low else None,
+                workplace_type="remote" if location.startswith("Remote") else "onsite",
+                employment_type="Full-time",
+                department=rng.choice(["Engineering", "Product", "Data", "Security"]),
+            )
+        )
+    return listings

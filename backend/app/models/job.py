@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 # Listings a person sees by default: not hidden by them, not closed on the source.
 VISIBLE = text("is_hidden = false AND closed_at IS NULL")
+# Listings still open on their board, hidden or not.
+OPEN = text("closed_at IS NULL")
 
 
 class WorkplaceType(StrEnum):
@@ -40,6 +42,26 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
         Index(
             "ix_jobs_visible_posted", "posted_date", postgresql_where=VISIBLE, sqlite_where=VISIBLE
         ),
+        # The dashboard counts open listings per board, new listings and listings found per day
+        # from these alone, never reading the table with its descriptions. The WHERE columns
+        # are in the keys too: SQLite only answers from an index that holds every column the
+        # query names, the partial index's own condition included.
+        Index(
+            "ix_jobs_open_board",
+            "board_id",
+            "closed_at",
+            postgresql_where=OPEN,
+            sqlite_where=OPEN,
+        ),
+        Index(
+            "ix_jobs_visible_new",
+            "is_new",
+            "is_hidden",
+            "closed_at",
+            postgresql_where=VISIBLE,
+            sqlite_where=VISIBLE,
+        ),
+        Index("ix_jobs_first_seen", "first_seen_at"),
     )
 
     board_id: Mapped[uuid.UUID] = mapped_column(
@@ -60,6 +82,9 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     match_details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict, nullable=False)
 
     dedup_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    # SHA-256 of the listing's content fields (app/services/listing_identity.py), so a re-scan
+    # spots changes without reading descriptions back; NULL when written by something else.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
     external_id: Mapped[str | None] = mapped_column(String(300))
     posted_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)

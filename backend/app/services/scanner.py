@@ -1,0 +1,379 @@
+"""Storing what a scan found: filter, deduplicate, insert, update, close and score, in bulk.
+
+`store_listings` is the storing half of the scan pipeline (SPEC §4); the orchestration (leases,
+ScanRun rows, events) calls it inside its own transaction. Its cost is a handful of statements
+per scan whatever the number of listings: existing rows are looked up by `dedup_hash` in chunks,
+new rows inserted and changed rows updated with one executemany per chunk, unchanged rows
+touched with set-based UPDATEs. Nothing is read or written one job at a time, and a listing
+seen again unchanged costs two hashes and no normalising, scoring or rewriting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import CursorResult, Result, String, any_, bindparam, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Job, JobBoard
+from app.models.base import utcnow
+from app.scrapers.base import RawJob
+from app.services.listing_identity import CONTENT_FIELDS, ListingIdentity, content_hash
+from app.services.matcher import Matcher, keyword_matcher
+from app.services.profile import get_profile
+from app.services.rescoring import abandon, board_matcher
+
+JOBS = Job.metadata.tables["jobs"]
+# Rows per statement. SQLite builds before 3.32 allow 999 bound values per statement;
+# PostgreSQL takes a scan's keys as one array parameter.
+CHUNK = {"sqlite": 900, "postgresql": 20_000}
+# New rows per INSERT: at most one "insertmanyvalues" batch, so each write is one round trip.
+INSERT_CHUNK = 900
+MAX_LENGTH = {
+    column.name: column.type.length
+    for column in JOBS.columns
+    if isinstance(column.type, String) and column.type.length
+}
+OPTIONAL = frozenset(column.name for column in JOBS.columns if column.nullable)
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class StoreOutcome:
+    """What storing one scan's listings did (the counts a ScanRun records)."""
+
+    found: int  # listings after the keyword filter, in-scan duplicates counted once
+    new: int  # rows inserted
+    updated: int  # stored listings whose content changed, or that were closed and came back
+    closed: int  # listings of this board missing from a complete scan
+    new_job_ids: list[uuid.UUID]  # the inserted rows, in the order the source listed them
+
+
+@dataclass(slots=True)
+class _Seen:
+    """One listing of this scan: what the source said, under which identity and content."""
+
+    listing: RawJob
+    company: str
+    dedup_hash: str
+    content_hash: str
+    posted_date: datetime | None
+
+
+@dataclass(slots=True)
+class _Stored:
+    """The little of a stored row a re-scan needs to decide what to do with it."""
+
+    content_hash: str | None
+    closed_at: datetime | None
+    posted_date: datetime | None
+    backfill: bool = False  # stored without a content hash, found unchanged: record the hash
+
+
+async def store_listings(
+    session: AsyncSession,
+    board: JobBoard,
+    listings: Sequence[RawJob],
+    *,
+    complete: bool,
+    now: datetime | None = None,
+) -> StoreOutcome:
+    """Store one scan of `board`: insert new listings, update known ones, close vanished ones.
+
+    - Keeps listings matching at least one of `board.keyword_filters` as a whole word
+      (case-insensitive, title + description); no filters keeps all. A stored listing the
+      filter now drops is still on the source: it is marked seen, neither updated nor closed.
+    - A listing is identified by its source id (namespaced by source) or its canonical URL;
+      the same listing twice in `listings` is stored once (the first wins), and a retried scan
+      (or one racing another scan) never creates a duplicate: inserts skip any `dedup_hash`
+      already stored and such listings are handled as known ones.
+    - A known listing gets `last_seen_at = now`; if its content changed it is rewritten and
+      rescored, and if it was closed it is reopened (both count as `updated`). A posted date
+      only counts as a change when it moves earlier (relative dates drift later by themselves).
+      `is_new` and `is_hidden` belong to the person and are never touched.
+    - `complete=True` (the source returned its whole list) closes this board's open listings
+      not seen by this scan; `complete=False` closes nothing.
+    - New and changed listings are scored with the profile's preferences plus the board's
+      keyword filters. Descriptions are stored as given; the company falls back to the board's
+      name; text too long for its column is cut to fit; a listing without a title is skipped.
+
+    Runs inside the caller's transaction: it executes statements but never commits. `now` is
+    the scan's moment (default: the current time).
+    """
+    await session.flush()  # the board (and anything else pending) must exist before its jobs
+    storer = _Storer(session, board, now or utcnow())
+    seen, filtered_out = storer.identify(listings)
+    storer.matcher = board_matcher(await get_profile(session), board.keyword_filters)
+
+    stored = await storer.load(seen)
+    new_job_ids, conflicts = await storer.insert(
+        [s for key, s in seen.items() if key not in stored]
+    )
+    if conflicts:  # inserted by another scan since we looked: known listings after all
+        stored.update(await storer.load({key: seen[key] for key in conflicts}))
+
+    rewrites: list[dict[str, Any]] = []
+    unchanged: list[str] = []
+    backfills: list[dict[str, Any]] = []
+    for key, row in stored.items():
+        listing = seen[key]
+        if _changed(row, listing):
+            rewrites.append(storer.rewrite_values(row, listing))
+        elif row.backfill:
+            backfills.append({"_key": key, "content_hash": listing.content_hash})
+        else:
+            unchanged.append(key)
+    await storer.rewrite(rewrites)
+    await storer.touch(unchanged + filtered_out, backfills)
+    closed = await storer.close_unseen() if complete else 0
+    return StoreOutcome(
+        found=len(seen),
+        new=len(new_job_ids),
+        updated=len(rewrites),
+        closed=closed,
+        new_job_ids=new_job_ids,
+    )
+
+
+class _Storer:
+    """The statements of one `store_listings` call, sharing its board, moment and matcher."""
+
+    def __init__(self, session: AsyncSession, board: JobBoard, now: datetime) -> None:
+        self.session = session
+        self.board = board
+        self.now = now
+        dialect = session.get_bind().dialect.name
+        self.chunk = CHUNK.get(dialect, CHUNK["sqlite"])
+        # Rows whose dedup_hash is in the `keys` parameter: one array on PostgreSQL (a single
+        # parameter, however many keys), an IN list on SQLite.
+        self.with_key = (
+            JOBS.c.dedup_hash == any_(bindparam("keys", type_=postgresql.ARRAY(String)))
+            if dialect == "postgresql"
+            else JOBS.c.dedup_hash.in_(bindparam("keys", expanding=True))
+        )
+        self.make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self.identity = ListingIdentity(board.id, board.url, board.scraper_config or {})
+        self.matcher: Matcher | None = None
+
+    def identify(self, listings: Sequence[RawJob]) -> tuple[dict[str, _Seen], list[str]]:
+        """The listings to store keyed by dedup_hash, and the dedup hashes of those the
+        keyword filter dropped."""
+        keep = keyword_matcher(self.board.keyword_filters or ())
+        seen: dict[str, _Seen] = {}
+        filtered_out: list[str] = []
+        for listing in listings:
+            if not listing.title.strip():
+                continue
+            company = listing.company or ""
+            company = company if company.strip() else self.board.name
+            key = self.identity.dedup_hash(listing, company)
+            if keep is not None and not (
+                keep.search(listing.title) or keep.search(listing.description)
+            ):
+                filtered_out.append(key)
+            elif key not in seen:
+                hashed = content_hash(listing, company)
+                seen[key] = _Seen(listing, company, key, hashed, _utc(listing.posted_date))
+        return seen, filtered_out
+
+    async def load(self, seen: dict[str, _Seen]) -> dict[str, _Stored]:
+        """The stored rows holding these dedup hashes (any board's: a listing is stored once)."""
+        stored: dict[str, _Stored] = {}
+        query = select(
+            JOBS.c.dedup_hash, JOBS.c.content_hash, JOBS.c.closed_at, JOBS.c.posted_date
+        ).where(self.with_key)
+        for keys in _chunks(list(seen), self.chunk):
+            for key, *row in await self.session.execute(query, {"keys": keys}):
+                stored[key] = _Stored(*row)
+        await self._compare_unhashed(stored, seen)
+        return stored
+
+    async def _compare_unhashed(self, stored: dict[str, _Stored], seen: dict[str, _Seen]) -> None:
+        """Rows written without a content hash (imported ones) are compared column by column."""
+        unhashed = [key for key, row in stored.items() if row.content_hash is None]
+        columns = [JOBS.c.dedup_hash, *(JOBS.c[name] for name in CONTENT_FIELDS)]
+        query = select(*columns).where(self.with_key)
+        for keys in _chunks(unhashed, self.chunk):
+            for key, *values in await self.session.execute(query, {"keys": keys}):
+                listing = self._values(seen[key])
+                if values == [listing[name] for name in CONTENT_FIELDS]:
+                    stored[key].content_hash = seen[key].content_hash
+                    stored[key].backfill = True
+
+    def _values(self, seen: _Seen) -> dict[str, Any]:
+        """The listing as the job's content columns hold it."""
+        listing = seen.listing
+        return {
+            "title": _fit(listing.title, "title"),
+            "company": _fit(seen.company, "company"),
+            "location": _fit(listing.location, "location"),
+            "url": _fit(listing.url, "url"),
+            # Descriptions are stored as given; only NUL, which PostgreSQL text cannot hold, goes.
+            "description": listing.description.replace("\x00", ""),
+            "external_id": _fit(listing.external_id, "external_id"),
+            "salary_min": listing.salary_min,
+            "salary_max": listing.salary_max,
+            "salary_currency": _fit(listing.salary_currency, "salary_currency"),
+            "salary_period": _fit(listing.salary_period, "salary_period"),
+            "workplace_type": listing.workplace_type or "unknown",
+            "employment_type": _fit(listing.employment_type, "employment_type"),
+            "department": _fit(listing.department, "department"),
+        }
+
+    def _scored_values(self, seen: _Seen) -> dict[str, Any]:
+        assert self.matcher is not None
+        values = self._values(seen)
+        result = self.matcher.score(
+            values["title"], values["description"], values["location"], values["workplace_type"]
+        )
+        values.update(
+            match_score=result.score,
+            match_details=result.details,
+            dedup_hash=seen.dedup_hash,
+            content_hash=seen.content_hash,
+        )
+        return values
+
+    async def insert(self, listings: list[_Seen]) -> tuple[list[uuid.UUID], list[str]]:
+        """Insert new listings, skipping any whose dedup_hash is stored by now; return the ids
+        inserted (in order) and the dedup hashes skipped."""
+        shared = {
+            "board_id": self.board.id,
+            "first_seen_at": self.now,
+            "last_seen_at": self.now,
+            "created_at": self.now,
+            "updated_at": self.now,
+            "is_new": True,
+            "is_hidden": False,
+        }
+        statement = (
+            self.make_insert(JOBS)
+            .values({name: self._as_stored(name, value) for name, value in shared.items()})
+            .on_conflict_do_nothing(index_elements=[JOBS.c.dedup_hash])
+            .returning(JOBS.c.dedup_hash)
+        )
+        ids = {seen.dedup_hash: uuid.uuid4() for seen in listings}
+        inserted: set[str] = set()
+        writing: asyncio.Future[Result[Any]] | None = None
+        try:
+            for chunk in _chunks(listings, INSERT_CHUNK):
+                # Normalise and score this chunk while the database stores the previous one
+                # (SQLite works in its own thread, PostgreSQL in its own process).
+                rows = [
+                    {
+                        **self._scored_values(seen),
+                        "id": ids[seen.dedup_hash],
+                        "posted_date": seen.posted_date,
+                    }
+                    for seen in chunk
+                ]
+                if writing is not None:
+                    inserted.update((await writing).scalars())
+                writing = asyncio.ensure_future(self.session.execute(statement, rows))
+                await asyncio.sleep(0)  # let the write reach the database before scoring on
+            if writing is not None:
+                inserted.update((await writing).scalars())
+        except BaseException:
+            await abandon(writing)
+            raise
+        new_ids = [job_id for key, job_id in ids.items() if key in inserted]
+        return new_ids, [key for key in ids if key not in inserted]
+
+    def _as_stored(self, column: str, value: Any) -> Any:
+        """A value every new row shares. For SQLite it is converted to what the column stores
+        once, here, rather than once per row (a third of the insert's Python time otherwise);
+        PostgreSQL's driver takes values as they are."""
+        dialect = self.session.get_bind().dialect
+        if dialect.name != "sqlite":
+            return value
+        convert = JOBS.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+        return literal(convert(value) if convert else value)
+
+    def rewrite_values(self, row: _Stored, seen: _Seen) -> dict[str, Any]:
+        values = self._scored_values(seen)
+        values["_key"] = values.pop("dedup_hash")
+        values["posted_date"] = _earliest(row.posted_date, seen.posted_date)
+        return values
+
+    async def rewrite(self, rows: list[dict[str, Any]]) -> None:
+        """Write changed (or reopened) listings back, one executemany per chunk."""
+        statement = (
+            update(JOBS)
+            .where(JOBS.c.dedup_hash == bindparam("_key"))
+            .values(last_seen_at=self.now, closed_at=None, updated_at=self.now)
+        )
+        for chunk in _chunks(rows, self.chunk):
+            await self.session.execute(statement, chunk)
+
+    async def touch(self, keys: list[str], backfills: list[dict[str, Any]]) -> None:
+        """Mark listings seen now (unchanged, or outside the filters but still on the source);
+        record the content hashes found for rows stored without one."""
+        # Being seen again is not a change to the listing: updated_at stays.
+        seen_now = {"last_seen_at": self.now, "updated_at": JOBS.c.updated_at}
+        touch = update(JOBS).where(self.with_key, JOBS.c.closed_at.is_(None)).values(seen_now)
+        for chunk in _chunks(keys, self.chunk):
+            await self.session.execute(touch, {"keys": chunk})
+        statement = update(JOBS).where(JOBS.c.dedup_hash == bindparam("_key")).values(seen_now)
+        for batch in _chunks(backfills, self.chunk):
+            await self.session.execute(statement, batch)
+
+    async def close_unseen(self) -> int:
+        """Close this board's open listings that this (complete) scan did not see."""
+        result = await self.session.execute(
+            update(JOBS)
+            .where(
+                JOBS.c.board_id == self.board.id,
+                JOBS.c.closed_at.is_(None),
+                JOBS.c.last_seen_at < self.now,
+            )
+            .values(closed_at=self.now, updated_at=self.now)
+        )
+        return cast("CursorResult[Any]", result).rowcount
+
+
+def _changed(row: _Stored, seen: _Seen) -> bool:
+    """Whether a stored listing needs rewriting: reopened, new content, or a more exact date."""
+    return (
+        row.closed_at is not None
+        or row.content_hash != seen.content_hash
+        or _earlier(seen.posted_date, row.posted_date)
+    )
+
+
+def _earlier(new: datetime | None, stored: datetime | None) -> bool:
+    """Whether a posted date moved earlier. Relative dates ("Posted 30+ Days Ago") only ever
+    drift later as days pass, so a later date is not news; an earlier one is more exact."""
+    return new is not None and (stored is None or new < stored)
+
+
+def _earliest(stored: datetime | None, new: datetime | None) -> datetime | None:
+    return new if _earlier(new, stored) else stored
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # Scrapers give aware UTC dates; a naive one is taken as UTC rather than failing to compare.
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+
+def _fit(value: str | None, column: str) -> Any:
+    """`value` trimmed and cut to its column; empty optional text becomes NULL."""
+    if value is None:
+        return None
+    value = value.strip()
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    limit = MAX_LENGTH[column]
+    if len(value) > limit:
+        value = value[:limit]
+    return value if value or column not in OPTIONAL else None
+
+
+def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,122 @@
+"""Rescoring stored jobs after the person changes what they are looking for."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import Job
+from app.services import rescoring
+from app.services.matcher import Matcher
+from app.services.rescoring import rescore_open_jobs
+from tests.factories import make_board, make_job, make_profile
+
+
+async def scores(session: AsyncSession) -> dict[str, float]:
+    statement = select(Job).execution_options(populate_existing=True)
+    return {job.title: job.match_score for job in await session.scalars(statement)}
+
+
+async def test_a_profile_change_rescores_open_jobs_and_leaves_closed_ones(
+    session: AsyncSession,
+) -> None:
+    profile = await make_profile(session, skills=["python"])
+    board = await make_board(session)
+    await make_job(session, board, title="Rust Engineer", description="Rust all day.")
+    await make_job(session, board, title="Python Engineer", description="Python all day.")
+    await make_job(
+        session,
+        board,
+        title="Closed Rust Role",
+        description="Rust.",
+        closed_at=datetime(2026, 1, 1, tzinfo=UTC),
+        match_score=12.0,
+    )
+    assert await rescore_open_jobs(session) == 2
+    assert await scores(session) == {
+        "Rust Engineer": 0.0,
+        "Python Engineer": 100.0,
+        "Closed Rust Role": 12.0,
+    }
+
+    profile.skills = ["rust"]
+    await session.flush()
+    assert await rescore_open_jobs(session) == 2
+
+    assert await scores(session) == {
+        "Rust Engineer": 100.0,
+        "Python Engineer": 0.0,
+        "Closed Rust Role": 12.0,
+    }
+    job = await session.scalar(select(Job).where(Job.title == "Rust Engineer"))
+    assert job is not None
+    assert job.match_details["keywords_matched"] == ["rust"]
+
+
+async def test_each_board_scores_with_its_own_keyword_filters(session: AsyncSession) -> None:
+    await make_profile(session, skills=["python"])
+    kubernetes_board = await make_board(session, keyword_filters=["kubernetes"])
+    plain_board = await make_board(session, keyword_filters=[])
+    description = "Python services on Kubernetes."
+    await make_job(session, kubernetes_board, title="On the filtered board", description="Python.")
+    await make_job(session, plain_board, title="On the plain board", description="Python.")
+    await make_job(session, kubernetes_board, title="Both words", description=description)
+
+    await rescore_open_jobs(session)
+
+    assert await scores(session) == {
+        "On the filtered board": 50.0,  # python yes, kubernetes no
+        "On the plain board": 100.0,  # only python is asked for here
+        "Both words": 100.0,
+    }
+
+
+async def test_rescoring_reads_in_chunks(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More jobs than one chunk: every open job is still scored exactly once."""
+    monkeypatch.setattr(rescoring, "RESCORE_CHUNK", 3)
+    await make_profile(session, skills=["python"])
+    board = await make_board(session)
+    for n in range(8):
+        await make_job(
+            session,
+            board,
+            title=f"Job {n}",
+            description="Python." if n % 2 else "Go.",
+            match_score=55,
+        )
+
+    assert await rescore_open_jobs(session) == 8
+
+    assert await scores(session) == {f"Job {n}": 100.0 if n % 2 else 0.0 for n in range(8)}
+
+
+async def test_a_rescore_failing_midway_leaves_the_session_usable(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rescoring, "RESCORE_CHUNK", 2)
+    await make_profile(session, skills=["python"])
+    board = await make_board(session)
+    for n in range(6):
+        await make_job(session, board, title=f"Job {n}", match_score=55)
+    real_score = Matcher.score
+    scored = 0
+
+    def failing_score(self: Matcher, *args: Any, **kwargs: Any) -> Any:
+        nonlocal scored
+        scored += 1
+        if scored == 3:
+            raise RuntimeError("matcher broke")
+        return real_score(self, *args, **kwargs)
+
+    monkeypatch.setattr(Matcher, "score", failing_score)
+    with pytest.raises(RuntimeError, match="matcher broke"):
+        async with session.begin_nested():
+            await rescore_open_jobs(session)
+
+    assert set((await scores(session)).values()) == {55.0}
