@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from app.cli_scan import commands as scan_commands
+
 cli = typer.Typer(
     help="Hunter: a self-hosted job search service.",
     no_args_is_help=True,
@@ -59,6 +61,9 @@ def serve(
         log_config=None,
         access_log=False,
         proxy_headers=False,
+        # A scan fans out thousands of small messages per socket; compressing each one costs
+        # about half the server's CPU for little gain on a local connection.
+        ws_per_message_deflate=False,
     )
 
 
@@ -101,8 +106,13 @@ def import_data(
     """Load a file written by `hunter export` (idempotent: importing twice changes nothing)."""
     _load_settings()
     from app.commands import import_document
+    from app.errors import AppError
 
-    counts = import_document(file.read_bytes())
+    try:
+        counts = import_document(file.read_bytes())
+    except AppError as exc:
+        typer.echo(f"Nothing was imported: {exc.message}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(", ".join(f"{name}: {value}" for name, value in counts.items()))
 
 
@@ -126,6 +136,9 @@ def jobs(
     from app.commands import print_jobs
 
     print_jobs(search=search, min_score=min_score, limit=limit)
+
+
+cli.registered_commands += scan_commands.registered_commands
 
 
 def main() -> None:

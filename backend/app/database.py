@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from fastapi import Request
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -44,8 +45,17 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
+# Execution option naming how a SQLite transaction begins (ignored by PostgreSQL).
+SQLITE_BEGIN = "sqlite_begin"
+
+
 def _begin_sqlite_transaction(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A deferred transaction that reads, then writes fails at once ("database is locked") when
+    # another connection committed in between; busy_timeout cannot help there. So writers take
+    # the write lock up front (IMMEDIATE) and wait their turn, while readers stay deferred and
+    # never block anyone.
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def build_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -66,13 +76,33 @@ def build_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+def reading(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine for work that only reads: its SQLite transactions wait for no writer."""
+    return engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+
+
+def session_factories(
+    engine: AsyncEngine,
+) -> tuple[async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]]:
+    """Sessions for work that writes, and for work that only reads (deferred on SQLite)."""
+    reader = reading(engine)
+    return (
+        async_sessionmaker(engine, expire_on_commit=False, autoflush=False),
+        async_sessionmaker(reader, expire_on_commit=False, autoflush=False),
+    )
+
+
 engine = build_engine(settings.effective_database_url)
-async_session_factory = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+async_session_factory, read_session_factory = session_factories(engine)
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def get_db() -> AsyncIterator[AsyncSession]:
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request: committed when the handler succeeds, rolled back otherwise."""
-    async with async_session_factory() as session:
+    reads_only = request.method in READ_ONLY_METHODS
+    factory = read_session_factory if reads_only else async_session_factory
+    async with factory() as session:
         try:
             yield session
             await session.commit()

@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from app.config import Settings
 from app.logging import redact_secrets
@@ -18,7 +18,7 @@ def test_public_bind_without_token_is_refused() -> None:
 
 
 def test_public_bind_with_token_or_explicit_opt_out_is_allowed() -> None:
-    assert not Settings(host="0.0.0.0", api_token="a-long-token").binds_to_loopback
+    assert not Settings(host="0.0.0.0", api_token=SecretStr("a-long-token")).binds_to_loopback
     Settings(host="0.0.0.0", allow_insecure_public_bind=True)
 
 

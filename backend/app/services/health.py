@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 from sqlalchemy import text
 
 from app.config import settings
-from app.database import engine
+from app.database import engine, reading
 from app.scrapers.browser import find_browser
 
 ComponentStatus = Literal["ok", "error", "disabled"]
@@ -17,7 +17,7 @@ ComponentStatus = Literal["ok", "error", "disabled"]
 
 async def check_database() -> ComponentStatus:
     try:
-        async with asyncio.timeout(5), engine.connect() as connection:
+        async with asyncio.timeout(5), reading(engine).connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception:
         return "error"

@@ -1,0 +1,117 @@
+"""The `hunter` data commands, run as a person runs them: a real process on a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.support import TMP
+
+
+def hunter(*args: str, database: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "HUNTER_ENV_FILE": "",
+        "COLUMNS": "200",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture
+def database() -> Path:
+    path = TMP / f"cli-{uuid.uuid4().hex[:8]}.db"
+    hunter("migrate", database=path)
+    return path
+
+
+def _document() -> dict[str, object]:
+    board_id, job_id = str(uuid.uuid4()), str(uuid.uuid4())
+    stamp = "2026-11-01T12:00:00+00:00"
+    return {
+        "format": "hunter-export",
+        "version": 1,
+        "exported_at": stamp,
+        "profile": None,
+        "boards": [
+            {
+                "id": board_id,
+                "name": "Acme careers",
+                "url": "https://boards.greenhouse.io/acme",
+                "enabled": True,
+                "scan_interval_minutes": 60,
+                "keyword_filters": [],
+                "scraper_config": {"scraper_type": "greenhouse"},
+                "last_scanned_at": None,
+                "last_scan_status": "never",
+                "last_scan_error": None,
+                "jobs_found_last_scan": 0,
+                "consecutive_failures": 0,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+        ],
+        "jobs": [
+            {
+                "id": job_id,
+                "board_id": board_id,
+                "title": "Staff Rust Engineer",
+                "company": "Acme",
+                "location": "Remote",
+                "url": "https://boards.greenhouse.io/acme/jobs/1",
+                "description": "Rust and distributed systems.",
+                "dedup_hash": "a" * 64,
+                "match_score": 88.0,
+                "created_at": stamp,
+                "updated_at": stamp,
+                "first_seen_at": stamp,
+                "last_seen_at": stamp,
+            }
+        ],
+        "applications": [],
+    }
+
+
+def test_import_then_list_and_export(database: Path) -> None:
+    source = TMP / f"import-{uuid.uuid4().hex[:8]}.json"
+    document = _document()
+    source.write_text(json.dumps(document))
+    imported = hunter("import", str(source), database=database)
+    assert "boards: 1" in imported.stdout
+
+    boards = hunter("boards", database=database)
+    assert "Acme careers" in boards.stdout
+    assert "greenhouse" in boards.stdout
+
+    jobs = hunter("jobs", "--search", "rust", database=database)
+    assert "Staff Rust Engineer" in jobs.stdout
+    assert "1 matching listings" in jobs.stdout
+
+    exported = json.loads(hunter("export", database=database).stdout)
+    assert [b["name"] for b in exported["boards"]] == ["Acme careers"]
+    assert [j["title"] for j in exported["jobs"]] == ["Staff Rust Engineer"]
+
+
+def test_import_of_a_broken_file_writes_nothing(database: Path) -> None:
+    source = TMP / f"broken-{uuid.uuid4().hex[:8]}.json"
+    source.write_text('{"format": "something else"}')
+    result = hunter("import", str(source), database=database, check=False)
+    assert result.returncode == 1
+    assert "Nothing was imported" in result.stderr
+    assert "Acme" not in hunter("boards", database=database).stdout
