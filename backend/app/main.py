@@ -10,12 +10,25 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import applications, boards, health, jobs, portability, profile
+from app.api import (
+    ai,
+    applications,
+    boards,
+    health,
+    jobs,
+    notifications,
+    portability,
+    profile,
+    scans,
+    websocket,
+)
 from app.api.errors import ERROR_RESPONSES, install_error_handlers
 from app.api.middleware import RequestLogMiddleware, TokenAuthMiddleware
 from app.config import settings
 from app.database import engine
 from app.logging import configure_logging
+from app.services import events
+from app.tasks.dispatch import create_dispatcher
 
 log = structlog.get_logger(__name__)
 
@@ -29,7 +42,12 @@ Errors are JSON: `{"error": CODE, "detail": "what went wrong"}`, plus `errors` f
 
 
 @asynccontextmanager
-async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+async def lifespan(application: FastAPI) -> AsyncIterator[None]:
+    # The bus first and last: scans resumed at start-up and those finishing at shutdown publish.
+    bus = events.get_bus()
+    await bus.start()
+    application.state.dispatcher = dispatcher = create_dispatcher()
+    await dispatcher.start()
     log.info(
         "hunter_started",
         mode="distributed" if settings.distributed else "embedded",
@@ -38,6 +56,8 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await dispatcher.stop()
+        await bus.stop()
         await engine.dispose()
 
 
@@ -51,8 +71,10 @@ def create_app() -> FastAPI:
         responses=ERROR_RESPONSES,
     )
     install_error_handlers(app)
-    for module in (boards, jobs, profile, applications, health, portability):
+    routers = (boards, scans, jobs, profile, applications, health, portability, ai, notifications)
+    for module in routers:
         app.include_router(module.router, prefix="/api")
+    app.include_router(websocket.router)  # `/ws`, at the root as clients expect
     # Outermost first: CORS answers preflights before auth, auth runs before any handler.
     if settings.api_token is not None:
         app.add_middleware(TokenAuthMiddleware, token=settings.api_token.get_secret_value())

@@ -42,6 +42,10 @@ class JobBoard(UUIDPrimaryKey, Timestamps, Base):
     last_scan_error: Mapped[str | None] = mapped_column(Text)
     jobs_found_last_scan: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # When the notifier mailed "this board keeps failing" / "this board suddenly finds nothing";
+    # cleared when it mails the recovery, so each is reported once (app/services/notifier.py).
+    alerted_failing_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alerted_empty_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # The scan lease: whoever holds it may scan this board until it expires. A crashed worker's
     # lease simply runs out, so a board can never stay "running" forever.

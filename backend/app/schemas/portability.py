@@ -201,6 +201,8 @@ class BoardRecord(Record):
     consecutive_failures: Count = 0
     current_scan_id: uuid.UUID | None = None
     scan_lease_until: Timestamp | None = None
+    alerted_failing_at: Timestamp | None = None
+    alerted_empty_at: Timestamp | None = None
     created_at: Timestamp
     updated_at: Timestamp
 
