@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import migrations
 from app.database import engine, get_db
+from app.api.deps import get_rescorer
 from app.main import app
+from app.services.rescoring import rescore_open_jobs
 # isort: on
 
 
@@ -65,10 +67,15 @@ async def client(session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:
             await session.rollback()
             raise
 
+    async def _rescore_in_test_session() -> None:
+        await rescore_open_jobs(session)
+
     app.dependency_overrides[get_db] = _test_db
+    app.dependency_overrides[get_rescorer] = lambda: _rescore_in_test_session
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield http
     finally:
         app.dependency_overrides.pop(get_db, None)
+        app.dependency_overrides.pop(get_rescorer, None)

@@ -10,7 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.deps import SessionDep
 from app.models import JobBoard
-from app.schemas.board import BoardCreate, BoardList, BoardResponse, BoardUpdate
+from app.schemas.board import (
+    BoardCreate,
+    BoardList,
+    BoardResponse,
+    BoardUpdate,
+    DetectRequest,
+    DetectResponse,
+)
+from app.scrapers import auto
 from app.services import boards
 
 router = APIRouter(tags=["boards"])
@@ -30,6 +38,18 @@ async def list_boards(
         boards=[BoardResponse.from_board(b, job_count=counts.get(b.id, 0)) for b in found],
         total=len(found),
     )
+
+
+@router.post("/boards/detect", response_model=DetectResponse)
+async def detect_scraper(body: DetectRequest) -> DetectResponse:
+    """Which scraper `auto` would pick for a URL, and the config it derives (an ATS board
+    token, Workday tenant and site, ...), ready to save with the board.
+
+    Nothing is fetched unless `probe` is true; then the page is read once to count its
+    schema.org JobPosting entries, and a failure is reported in `probe_error`.
+    """
+    answer = await auto.describe(body.url, body.scraper_config, probe=body.probe)
+    return DetectResponse.model_validate(answer)
 
 
 @router.post("/boards", response_model=BoardResponse, status_code=status.HTTP_201_CREATED)

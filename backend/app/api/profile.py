@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, BackgroundTasks, Request, Response, status
 from fastapi.responses import FileResponse
 
-from app.api.deps import SessionDep
+from app.api.deps import RescorerDep, SessionDep
 from app.api.errors import ErrorResponse
 from app.schemas.profile import (
     EducationCreate,
@@ -78,7 +78,9 @@ async def read_profile(session: SessionDep) -> ProfileResponse:
 
 
 @router.put("/profile", response_model=ProfileResponse)
-async def update_profile(body: ProfileUpdate, session: SessionDep) -> ProfileResponse:
+async def update_profile(
+    body: ProfileUpdate, session: SessionDep, background: BackgroundTasks, rescore: RescorerDep
+) -> ProfileResponse:
     """Change any subset of the profile's fields; fields left out keep their values.
 
     An empty string clears a text field. `desired_locations` is comma-separated
@@ -86,7 +88,11 @@ async def update_profile(body: ProfileUpdate, session: SessionDep) -> ProfileRes
     read-only keys (`id`, timestamps, `education`, `work_experience`, the resume fields) are
     ignored; any other unknown key is rejected with 422.
     """
-    profile, _ = await profiles.update_profile(session, body)
+    profile, preferences_changed = await profiles.update_profile(session, body)
+    if preferences_changed:
+        # After the response, so after the commit: every open listing is rescored against
+        # the preferences just saved.
+        background.add_task(rescore)
     return ProfileResponse.from_profile(profile)
 
 

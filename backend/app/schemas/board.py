@@ -153,3 +153,26 @@ class BoardResponse(ResponseModel):
 class BoardList(ResponseModel):
     boards: list[BoardResponse]
     total: int
+
+
+class DetectRequest(RequestModel):
+    """A URL to classify, optionally with the config the person has so far."""
+
+    url: BoardUrl
+    scraper_config: ScraperConfig | None = None
+    probe: bool = Field(
+        default=False,
+        description="Fetch the page once to look for schema.org JobPosting data",
+    )
+
+
+class DetectResponse(ResponseModel):
+    """What `auto` would do with the URL."""
+
+    scraper_type: str
+    config: dict[str, Any]
+    reason: str
+    fallback: str | None
+    probed: bool
+    jobs_found: int | None
+    probe_error: str | None

@@ -19,7 +19,7 @@ from app.models.base import utcnow
 from app.schemas.profile import ProfileUpdate
 from app.services import profile as profiles
 from app.services import resume_storage
-from tests.factories import make_profile
+from tests.factories import make_job, make_profile
 
 PDF_BYTES = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -716,3 +716,18 @@ async def test_experience_unknown_or_malformed_id(client: httpx.AsyncClient) -> 
     assert (await client.delete(f"/api/profile/experience/{missing}")).status_code == 404
     assert (await client.put("/api/profile/experience/1", json={})).status_code == 422
     assert (await client.delete("/api/profile/experience/1")).status_code == 422
+
+
+async def test_changing_preferences_rescores_open_listings(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    job = await make_job(session, title="Staff Rust Engineer", description="Rust, Tokio.")
+    job.match_score = 0.0
+    await session.flush()
+    response = await client.put(
+        "/api/profile", json={"desired_title": "Rust Engineer", "skills": ["rust"]}
+    )
+    assert response.status_code == 200
+    await session.refresh(job)
+    assert job.match_score == 100.0
+    assert set(job.match_details["components"]) == {"keywords", "title"}
