@@ -9,7 +9,8 @@ from benchmarks import api, events, scan
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("suite", nargs="*", default=["api"], choices=["api", "scan", "events"])
+    suites = ["api", "scan", "events"]
+    parser.add_argument("suite", nargs="*", default=suites, choices=suites)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--applications", type=int, default=2_000)
