@@ -25,7 +25,7 @@ from app.models import Job, JobBoard
 from app.models.base import utcnow
 from app.scrapers.base import RawJob
 from app.services.listing_identity import CONTENT_FIELDS, ListingIdentity, content_hash
-from app.services.matcher import Matcher, keyword_matcher
+from app.services.matcher import KeywordFinder, Matcher
 from app.services.profile import get_profile
 from app.services.rescoring import abandon, board_matcher
 
@@ -164,7 +164,7 @@ class _Storer:
     def identify(self, listings: Sequence[RawJob]) -> tuple[dict[str, _Seen], list[str]]:
         """The listings to store keyed by dedup_hash, and the dedup hashes of those the
         keyword filter dropped."""
-        keep = keyword_matcher(self.board.keyword_filters or ())
+        keep = KeywordFinder(self.board.keyword_filters or ())
         seen: dict[str, _Seen] = {}
         filtered_out: list[str] = []
         for listing in listings:
@@ -173,9 +173,7 @@ class _Storer:
             company = listing.company or ""
             company = company if company.strip() else self.board.name
             key = self.identity.dedup_hash(listing, company)
-            if keep is not None and not (
-                keep.search(listing.title) or keep.search(listing.description)
-            ):
+            if keep and not keep.search(listing.title, listing.description):
                 filtered_out.append(key)
             elif key not in seen:
                 hashed = content_hash(listing, company)

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from app.services.matcher import Matcher, Place, Preferences, parse_places
+from app.services.matcher import (
+    KeywordFinder,
+    Matcher,
+    Place,
+    Preferences,
+    keyword_matcher,
+    parse_places,
+)
 
 
 def test_keywords_are_whole_words() -> None:
@@ -66,3 +75,33 @@ def test_places_keep_city_with_region() -> None:
         Place("san francisco", "ca"),
         Place(None, "germany"),
     ]
+
+
+def test_keyword_finder_finds_what_the_whole_word_regex_finds() -> None:
+    rng = random.Random(7)
+    words = [
+        "java",
+        "javascript",
+        "c++",
+        "c#",
+        "go",
+        "going",
+        "machine learning",
+        "learning",
+        "node.js",
+        ".net",
+        "rust_",
+        "\u017fs",
+        "k\u0131",
+    ]
+    separators = [" ", "", ",", ".", "\n", "_", "-", "+", "#", "\u00e9", "\u0130", "\u017f", "K"]
+    for _ in range(5000):
+        keywords = rng.sample(words, rng.randint(1, 6))
+        text = "".join(
+            rng.choice(words) + rng.choice(separators) for _ in range(rng.randint(0, 12))
+        )
+        text = rng.choice([text, text.upper(), text.title()])
+        pattern = keyword_matcher(keywords)
+        assert pattern is not None
+        assert KeywordFinder(keywords).find(text) == {m.lower() for m in pattern.findall(text)}
+        assert KeywordFinder(keywords).search(text) == bool(pattern.search(text))
