@@ -12,16 +12,21 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import anthropic
 import structlog
-from anthropic.types import Message, TextBlock
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import settings
 from app.errors import AppError, NotFound, ServiceUnavailable, UpstreamError, UpstreamTimeout
 from app.models import Job, UserProfile
 from app.services import profile as profiles
+
+if TYPE_CHECKING:
+    import anthropic
+
+# The SDK is imported where it is used: loading it costs the API process about 60 MB and
+# several seconds at start-up, for a feature a person may never turn on.
 
 log = structlog.get_logger(__name__)
 
@@ -185,6 +190,8 @@ async def _ask_claude(api_key: str, prompt: str, *, max_tokens: int) -> DraftAns
         prompt_chars=len(prompt),
         max_tokens=max_tokens,
     )
+    import anthropic
+
     client = anthropic.AsyncAnthropic(
         api_key=api_key,
         base_url=settings.anthropic_base_url,
@@ -221,6 +228,8 @@ async def _ask_claude(api_key: str, prompt: str, *, max_tokens: int) -> DraftAns
 
 def _read_message(message: object) -> DraftAnswer:
     """The text of a Messages API answer; anything else (a proxy's HTML page...) is a 502."""
+    from anthropic.types import Message, TextBlock
+
     # The SDK does not validate answers: a non-JSON body comes back as a string, and JSON of
     # another shape as a Message with missing fields.
     unreadable = UpstreamError(
@@ -252,6 +261,8 @@ def _read_message(message: object) -> DraftAnswer:
 
 
 def _translate(exc: anthropic.APIError, api_key: str) -> AppError:
+    import anthropic
+
     """An SDK error as the error a person can act on, without the key in it."""
     if isinstance(exc, anthropic.APIStatusError):
         status = exc.status_code
