@@ -9,10 +9,7 @@ Timestamps have no default: "now" would make two imports of one file disagree.
 from __future__ import annotations
 
 import base64
-import io
-import unicodedata
 import uuid
-import zipfile
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -27,17 +24,15 @@ from pydantic import (
     model_validator,
 )
 
+from app.errors import AppError
 from app.models import ApplicationStatus, AppliedVia, ScanStatus, WorkplaceType
 from app.scrapers.config import ScraperConfig, ScraperConfigError, check_config_for_board
+from app.services import resume_storage
 
 FORMAT = "hunter-export"
 VERSION = 1
 
 INT32_MAX = 2**31 - 1
-
-PDF = "application/pdf"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-RESUME_EXTENSIONS = {PDF: "pdf", DOCX: "docx"}
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -94,27 +89,6 @@ class WorkExperienceRecord(Record):
     updated_at: Timestamp
 
 
-def resume_type(data: bytes) -> str | None:
-    """PDF or DOCX judged by the bytes themselves, never by a name or a claimed type."""
-    if data.startswith(b"%PDF-"):
-        return PDF
-    if not data.startswith(b"PK\x03\x04"):
-        return None
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return None
-    return DOCX if "word/document.xml" in names else None
-
-
-def _display_name(raw: str, content_type: str) -> str:
-    """The person's filename, for display only: basename, no control or invisible characters."""
-    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf")).strip()
-    return name if name not in ("", ".", "..") else f"resume.{RESUME_EXTENSIONS[content_type]}"
-
-
 class ResumeRecord(Record):
     """The resume file itself, so an export restores it on another machine.
 
@@ -132,11 +106,12 @@ class ResumeRecord(Record):
             self._data = base64.b64decode(self.data_base64, validate=True)
         except ValueError:
             raise ValueError("data_base64 is not valid base64") from None
-        found = resume_type(self._data)
-        if found is None:
-            raise ValueError("the file is not a PDF or a Word (.docx) document")
+        try:
+            found = resume_storage.detect_content_type(self._data)
+        except AppError as exc:
+            raise ValueError(exc.message) from None
         self.content_type = found
-        self.filename = _display_name(self.filename, found)
+        self.filename = resume_storage.safe_filename(self.filename, found)
         return self
 
     @property

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import re
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -39,7 +37,6 @@ from app.models import (
 from app.models.base import utcnow
 from app.schemas.portability import (
     FORMAT,
-    RESUME_EXTENSIONS,
     VERSION,
     ApplicationLogRecord,
     ApplicationRecord,
@@ -49,9 +46,9 @@ from app.schemas.portability import (
     ImportCounts,
     JobRecord,
     ProfileRecord,
-    ResumeRecord,
     WorkExperienceRecord,
 )
+from app.services import resume_storage
 
 _T = TypeVar("_T")
 
@@ -156,7 +153,9 @@ async def _export_resume(
 ) -> dict[str, str] | None:
     if not stored_name:
         return None
-    path = settings.effective_upload_dir / Path(stored_name).name
+    path = resume_storage.path_of(stored_name)
+    if path is None:
+        return None
     try:
         data = await asyncio.to_thread(path.read_bytes)
     except OSError:
@@ -358,7 +357,8 @@ async def _import_profile(session: AsyncSession, record: ProfileRecord) -> None:
     ).first()
     values = record.model_dump(exclude={"id", "education", "work_experience", "resume"})
     if (resume := record.resume) is not None:
-        stored_name = await asyncio.to_thread(_write_resume, resume)
+        stored = await asyncio.to_thread(resume_storage.store_bytes, resume.data, resume.filename)
+        stored_name = stored.storage_name
         _replace_file_on_commit(session, new=stored_name, old=current[1] if current else None)
         values.update(
             resume_path=stored_name,
@@ -386,22 +386,6 @@ async def _import_profile(session: AsyncSession, record: ProfileRecord) -> None:
             await session.execute(insert(child), rows)
 
 
-def _write_resume(resume: ResumeRecord) -> str:
-    directory = settings.effective_upload_dir
-    directory.mkdir(parents=True, exist_ok=True)
-    stored_name = f"{uuid.uuid4().hex}.{RESUME_EXTENSIONS[resume.content_type]}"
-    path = directory / stored_name
-    # Readable by this user only: a resume is personal data.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(resume.data)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return stored_name
-
-
 def _replace_file_on_commit(session: AsyncSession, *, new: str, old: str | None) -> None:
     """Remove the old resume once the import is committed, or the new one if it is not."""
     settled = False
@@ -409,7 +393,7 @@ def _replace_file_on_commit(session: AsyncSession, *, new: str, old: str | None)
     def remove(stored_name: str | None) -> None:
         nonlocal settled
         if not settled and stored_name:
-            (settings.effective_upload_dir / Path(stored_name).name).unlink(missing_ok=True)
+            resume_storage.delete(stored_name)
         settled = True
 
     def after_commit(sync_session: Session) -> None:
