@@ -18,8 +18,8 @@ from app.scrapers.base import (
     workplace_type,
 )
 from app.scrapers.dates import parse_date
-from app.scrapers.errors import BadConfig, BadResponse, BoardNotFound, PageNotFound
-from app.scrapers.salary import Salary, amount, currency_code, normalize_period, parse_salary
+from app.scrapers.errors import BadConfig, BadResponse, not_found_as_board
+from app.scrapers.salary import Salary, parse_salary, structured_salary
 from app.scrapers.text import clean_text, html_to_text, single_line
 
 
@@ -34,14 +34,10 @@ class AshbyScraper(Scraper):
                 "jobs.ashbyhq.com/<board> URL"
             )
         url = f"{settings.ashby_api_url}/posting-api/job-board/{quote(board, safe='')}"
-        try:
+        with not_found_as_board(f"Ashby job board `{board}`", url):
             data = await context.fetcher.get_json(
                 url, params={"includeCompensation": "true"}, expect="Ashby's job board"
             )
-        except PageNotFound as exc:
-            raise BoardNotFound(
-                f"Ashby job board `{board}` not found ({exc.status})", url=url, status=exc.status
-            ) from None
         postings = dig(data, "jobs")
         if not isinstance(postings, list):
             raise BadResponse(f"expected an object with a `jobs` list from Ashby board `{board}`")
@@ -88,15 +84,14 @@ def _salary(compensation: Any) -> Salary | None:
     for component in dig(compensation, "summaryComponents") or []:
         if single_line(dig(component, "compensationType")).lower() != "salary":
             continue
-        low, high = amount(dig(component, "minValue")), amount(dig(component, "maxValue"))
-        if low is None and high is None:
-            continue
-        return Salary(
-            min=low,
-            max=high,
-            currency=currency_code(single_line(dig(component, "currencyCode"))),
-            period=normalize_period(single_line(dig(component, "interval"))),
+        salary = structured_salary(
+            dig(component, "minValue"),
+            dig(component, "maxValue"),
+            single_line(dig(component, "currencyCode")),
+            single_line(dig(component, "interval")),
         )
+        if salary is not None:
+            return salary
     return parse_salary(
         single_line(dig(compensation, "scrapeableCompensationSalarySummary"))
         or single_line(dig(compensation, "compensationTierSummary"))

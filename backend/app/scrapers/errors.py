@@ -6,6 +6,9 @@ last error, so each message names the board or host and says what went wrong.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class ScrapeError(Exception):
     """Base of every scraper failure; `message` is shown to the person as is."""
@@ -38,6 +41,16 @@ class PageNotFound(ScrapeError):
 
 class BoardNotFound(PageNotFound):
     """The ATS has no board under this token, site or tenant."""
+
+
+@contextmanager
+def not_found_as_board(board: str, url: str) -> Iterator[None]:
+    """Reword a 404/410 from a board's own endpoint: "Greenhouse board `acme` not found (404)"."""
+    try:
+        yield
+    except PageNotFound as exc:
+        message = f"{board} not found ({exc.status})"
+        raise BoardNotFound(message, url=url, status=exc.status) from None
 
 
 class RateLimited(ScrapeError):

@@ -18,7 +18,7 @@ from app.scrapers.base import (
     workplace_type,
 )
 from app.scrapers.dates import parse_date
-from app.scrapers.errors import BadConfig, BadResponse, BoardNotFound, PageNotFound
+from app.scrapers.errors import BadConfig, BadResponse, not_found_as_board
 from app.scrapers.salary import salary_from_description
 from app.scrapers.text import html_to_text, single_line
 
@@ -34,14 +34,10 @@ class GreenhouseScraper(Scraper):
                 "boards.greenhouse.io/<token> URL"
             )
         url = f"{settings.greenhouse_api_url}/v1/boards/{quote(token, safe='')}/jobs"
-        try:
+        with not_found_as_board(f"Greenhouse board `{token}`", url):
             data = await context.fetcher.get_json(
                 url, params={"content": "true"}, expect="Greenhouse's job list"
             )
-        except PageNotFound as exc:
-            raise BoardNotFound(
-                f"Greenhouse board `{token}` not found ({exc.status})", url=url, status=exc.status
-            ) from None
         postings = dig(data, "jobs")
         if not isinstance(postings, list):
             raise BadResponse(

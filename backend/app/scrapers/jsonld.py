@@ -25,8 +25,15 @@ from app.scrapers.base import (
     workplace_type,
 )
 from app.scrapers.dates import parse_date
-from app.scrapers.errors import BoardNotFound, NoJobPostings, PageNotFound
-from app.scrapers.salary import Salary, amount, currency_code, normalize_period, parse_salary
+from app.scrapers.errors import NoJobPostings, not_found_as_board
+from app.scrapers.salary import (
+    Salary,
+    amount,
+    currency_code,
+    normalize_period,
+    parse_salary,
+    structured_salary,
+)
 from app.scrapers.text import html_to_text, single_line
 
 _MAX_DEPTH = 12
@@ -37,14 +44,8 @@ class JsonLdScraper(Scraper):
     name = "jsonld"
 
     async def scrape(self, request: ScrapeRequest, context: FetchContext) -> ScrapeResult:
-        try:
+        with not_found_as_board(f"career page {request.url}", request.url):
             page = await context.fetcher.get_page(request.url)
-        except PageNotFound as exc:
-            raise BoardNotFound(
-                f"career page {request.url} not found ({exc.status})",
-                url=request.url,
-                status=exc.status,
-            ) from None
         postings = find_job_postings(page.text)
         if not postings:
             raise NoJobPostings(f"no schema.org JobPosting found on {request.url}")
@@ -211,8 +212,4 @@ def _salary(value: Any) -> Salary | None:
         )
     else:
         low = high = amount(quantity)
-    if low is None and high is None:
-        return None
-    if low is not None and high is not None and low > high:
-        low, high = high, low
-    return Salary(min=low, max=high, currency=currency, period=normalize_period(single_line(unit)))
+    return structured_salary(low, high, currency, single_line(unit))

@@ -18,8 +18,8 @@ from app.scrapers.base import (
     workplace_type,
 )
 from app.scrapers.dates import parse_date
-from app.scrapers.errors import BadConfig, BadResponse, BoardNotFound, PageNotFound
-from app.scrapers.salary import Salary, amount, currency_code, normalize_period, parse_salary
+from app.scrapers.errors import BadConfig, BadResponse, not_found_as_board
+from app.scrapers.salary import Salary, parse_salary, structured_salary
 from app.scrapers.text import clean_text, html_to_text, single_line
 
 PAGE_SIZE = 100
@@ -58,12 +58,8 @@ class LeverScraper(Scraper):
                 "skip": pages * PAGE_SIZE,
                 "limit": PAGE_SIZE,
             }
-            try:
+            with not_found_as_board(f"Lever site `{site}`", url):
                 page = await context.fetcher.get_json(url, params=params, expect="Lever postings")
-            except PageNotFound as exc:
-                raise BoardNotFound(
-                    f"Lever site `{site}` not found ({exc.status})", url=url, status=exc.status
-                ) from None
             pages += 1
             if not isinstance(page, list):
                 raise BadResponse(f"expected a JSON list of postings from Lever site `{site}`")
@@ -125,15 +121,10 @@ def _description(item: Any) -> str:
 
 
 def _salary(item: Any) -> Salary | None:
-    low = amount(dig(item, "salaryRange", "min"))
-    high = amount(dig(item, "salaryRange", "max"))
-    if low is not None or high is not None:
-        if low is not None and high is not None and low > high:
-            low, high = high, low
-        return Salary(
-            min=low,
-            max=high,
-            currency=currency_code(single_line(dig(item, "salaryRange", "currency"))),
-            period=normalize_period(single_line(dig(item, "salaryRange", "interval"))),
-        )
-    return parse_salary(single_line(dig(item, "salaryDescriptionPlain")))
+    pay = dig(item, "salaryRange")
+    return structured_salary(
+        dig(pay, "min"),
+        dig(pay, "max"),
+        single_line(dig(pay, "currency")),
+        single_line(dig(pay, "interval")),
+    ) or parse_salary(single_line(dig(item, "salaryDescriptionPlain")))

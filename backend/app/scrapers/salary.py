@@ -137,6 +137,23 @@ def normalize_period(value: str | None) -> SalaryPeriod | None:
     return None
 
 
+def structured_salary(
+    low: object, high: object, currency: str | None, period: str | None
+) -> Salary | None:
+    """A salary from an ATS's own fields (min, max, currency, interval); None without an amount."""
+    low_amount, high_amount = amount(low), amount(high)
+    if low_amount is None and high_amount is None:
+        return None
+    if low_amount is not None and high_amount is not None and low_amount > high_amount:
+        low_amount, high_amount = high_amount, low_amount
+    return Salary(
+        min=low_amount,
+        max=high_amount,
+        currency=currency_code(currency),
+        period=normalize_period(period),
+    )
+
+
 def parse_salary(text: str | None) -> Salary | None:
     """The first salary stated in `text`, or None if it states none."""
     if not text:

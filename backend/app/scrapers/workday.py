@@ -29,9 +29,8 @@ from app.scrapers.errors import (
     BadConfig,
     BadResponse,
     BlockedUrl,
-    BoardNotFound,
-    PageNotFound,
     ScrapeError,
+    not_found_as_board,
 )
 from app.scrapers.http import Fetcher
 from app.scrapers.salary import salary_from_description
@@ -103,14 +102,8 @@ async def _list(fetcher: Fetcher, board: _Board, search_text: str) -> tuple[list
             "offset": page * PAGE_SIZE,
             "searchText": search_text,
         }
-        try:
+        with not_found_as_board(f"Workday site `{board.label}`", board.api):
             data = await fetcher.post_json(f"{board.api}/jobs", body, expect="Workday job list")
-        except PageNotFound as exc:
-            raise BoardNotFound(
-                f"Workday site `{board.label}` not found ({exc.status})",
-                url=board.api,
-                status=exc.status,
-            ) from None
         postings = dig(data, "jobPostings")
         if not isinstance(postings, list):
             raise BadResponse(
