@@ -92,9 +92,9 @@ def served_hunter(database_url: str, **env: str) -> Iterator[tuple[str, int]]:
         "HUNTER_ENV_FILE": "",
         "LOG_LEVEL": "WARNING",
         "DATA_DIR": str(WORK_DIR / "data"),
-        **env,
     }
-    child_env.pop("REDIS_URL", None)
+    child_env.pop("REDIS_URL", None)  # embedded, unless `env` asks for Redis
+    child_env.update(env)
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "app", "serve", "--port", str(port)],
         cwd=BACKEND_DIR,

@@ -1,286 +1,46 @@
-"""Real-time events: what Hunter announces, and the bus that carries it to every open `/ws` socket.
-
-An event is `{"type", "data", "ts"}`. Events are published in batches (one scan's outcome is one
-batch) and only after the commit that makes them true. Two buses, picked by `REDIS_URL` (SPEC §1):
-- `InProcessBus` (embedded): scans run inside the API process, so publishing hands the batch
-  straight to this process's sockets;
-- `RedisBus` (distributed): any process (a Celery worker, an API process) PUBLISHes the batch as
-  one JSON array to one Redis channel; every API process subscribes once and relays each batch to
-  its own sockets. The relay reconnects with backoff when Redis goes away.
-Publishing never raises: a failure is logged, and the scan or request that published carries on.
+"""Real-time events: what Hunter announces (scans, new listings, applications), published on
+this process's bus only after the commit that makes them true. The bus is picked by `REDIS_URL`
+(SPEC §1): in-process when embedded, Redis pub/sub when distributed (`event_bus*.py`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
 import uuid
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-import structlog
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff, NoBackoff
 from sqlalchemy import select
 
 from app.config import settings
 from app.models import Job
 from app.models.base import utcnow
+from app.services.event_bus import Batch, Event, EventBus, InProcessBus, encode_events, log
+from app.services.event_bus_redis import RedisBus, channel_for
 
 if TYPE_CHECKING:
     from app.models import Application
     from app.services.scan_runner import ScanOutcome
     from app.services.scans import SessionFactory
 
-log = structlog.get_logger("hunter.events")
-
-
-class Event(BaseModel):
-    """One thing that happened, as every WebSocket client receives it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    type: str
-    data: dict[str, Any] = Field(default_factory=dict)
-    ts: datetime = Field(default_factory=utcnow)
-
-
-_EVENT = TypeAdapter(Event)  # a little faster than model_dump_json, per event
-
-
-class Batch:
-    """Events published together, each encoded once (on first use) however many sockets it
-    goes to. A relayed batch arrives encoded and is sent on as it came, never re-encoded."""
-
-    __slots__ = ("_events", "_texts")
-
-    def __init__(self, events: Sequence[Event] = (), *, texts: Sequence[str] | None = None) -> None:
-        self._events = tuple(events) if texts is None else None
-        self._texts = list(texts) if texts is not None else None
-
-    @property
-    def texts(self) -> list[str]:
-        """Each event as the JSON text message a socket is sent."""
-        if self._texts is None:
-            self._texts = [_EVENT.dump_json(event).decode() for event in self._events or ()]
-        return self._texts
-
-    @property
-    def events(self) -> tuple[Event, ...]:
-        if self._events is None:
-            self._events = tuple(Event.model_validate_json(text) for text in self._texts or ())
-        return self._events
-
-    def wire(self) -> str:
-        """The batch as it goes through Redis: one event per line (JSON text has no raw newline,
-        so the relay splits lines instead of decoding and re-encoding every event)."""
-        return "\n".join(self.texts)
-
-    @classmethod
-    def from_wire(cls, raw: bytes | str) -> Batch | None:
-        """The batch `wire()` made, or None for anything else found on the channel."""
-        text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
-        lines = text.split("\n")
-        if not all(line.startswith('{"type":') and line.endswith("}") for line in lines):
-            return None
-        return cls(texts=lines)
-
-
-# Called synchronously on the event loop for every batch: it must not block (queue it and return).
-Subscriber = Callable[[Batch], None]
-
-
-class EventBus(ABC):
-    """Publishes batches of events and hands the batches it carries to this process's
-    subscribers (the open WebSocket connections)."""
-
-    def __init__(self) -> None:
-        self._subscribers: dict[int, Subscriber] = {}
-        self._next_id = 0
-
-    @property
-    def subscriber_count(self) -> int:
-        return len(self._subscribers)
-
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Receive every batch from now on; call the returned function to stop."""
-        key = self._next_id
-        self._next_id += 1
-        self._subscribers[key] = subscriber
-
-        def unsubscribe() -> None:
-            self._subscribers.pop(key, None)
-
-        return unsubscribe
-
-    def deliver(self, batch: Batch) -> None:
-        """Hand a batch to every local subscriber; one failing subscriber never stops the rest."""
-        for subscriber in list(self._subscribers.values()):
-            try:
-                subscriber(batch)
-            except Exception:
-                log.exception("event_subscriber_failed")
-
-    async def start(self) -> None:  # noqa: B027  (optional for subclasses)
-        """Begin relaying (where this bus relays from elsewhere)."""
-
-    async def stop(self) -> None:  # noqa: B027
-        """Stop relaying and release connections."""
-
-    async def publish(self, events: Sequence[Event]) -> None:
-        """Publish `events` as one batch. Never raises: a failure is logged and dropped."""
-        if not events:
-            return
-        try:
-            await self._send(Batch(events))
-        except Exception as exc:
-            log.warning(
-                "events_publish_failed", count=len(events), error=str(exc) or type(exc).__name__
-            )
-
-    @abstractmethod
-    async def _send(self, batch: Batch) -> None: ...
-
-
-class InProcessBus(EventBus):
-    """Embedded mode: the publisher and the sockets share this process."""
-
-    async def _send(self, batch: Batch) -> None:
-        self.deliver(batch)
-
-
-def channel_for(redis_url: str) -> str:
-    """The Redis channel of one installation. Pub/sub ignores Redis database numbers, so the
-    number in REDIS_URL is part of the name: installations sharing a server stay apart."""
-    path = urlsplit(redis_url).path.strip("/")
-    return f"hunter:events:{path if path.isdigit() else '0'}"
-
-
-class RedisBus(EventBus):
-    """Distributed mode: publish to Redis; `start()` relays the channel to local subscribers."""
-
-    def __init__(
-        self,
-        url: str,
-        *,
-        channel: str | None = None,
-        client_name: str | None = None,
-        backoff_s: float = 0.5,
-        max_backoff_s: float = 30.0,
-        health_check_s: int = 30,
-    ) -> None:
-        super().__init__()
-        self.url = url
-        self.channel = channel or channel_for(url)
-        self.client_name = client_name or f"hunter-relay-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.backoff_s = backoff_s
-        self.max_backoff_s = max_backoff_s
-        self.health_check_s = health_check_s
-        self.subscribed = asyncio.Event()
-        self.subscriptions = 0  # how many times the relay has (re)subscribed
-        self._relay: asyncio.Task[None] | None = None
-        self._publisher: Redis | None = None
-        self._publisher_loop: asyncio.AbstractEventLoop | None = None
-
-    async def _send(self, batch: Batch) -> None:
-        await self._client().publish(self.channel, batch.wire())
-
-    def _client(self) -> Redis:
-        # A client belongs to the loop it was made on; a worker keeps one loop for its life.
-        loop = asyncio.get_running_loop()
-        if self._publisher is None or self._publisher_loop is not loop:
-            self._publisher = Redis.from_url(
-                self.url,
-                socket_connect_timeout=2,
-                socket_timeout=5,
-                # A short retry only: a scan waiting to announce must not hang while Redis is down.
-                retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2),
-            )
-            self._publisher_loop = loop
-        return self._publisher
-
-    async def start(self) -> None:
-        if self._relay is None:
-            self._relay = asyncio.create_task(self._relay_forever(), name="event-relay")
-
-    async def stop(self) -> None:
-        if self._relay is not None:
-            self._relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._relay
-            self._relay = None
-        if self._publisher is not None:
-            with contextlib.suppress(Exception):
-                await self._publisher.aclose()
-            self._publisher = None
-
-    async def _relay_forever(self) -> None:
-        delay = self.backoff_s
-        while True:
-            try:
-                await self._relay_until_disconnected()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if self.subscribed.is_set():
-                    delay = self.backoff_s  # it was working: try again soon
-                self.subscribed.clear()
-                log.warning(
-                    "event_relay_disconnected",
-                    error=str(exc) or type(exc).__name__,
-                    retry_in_s=delay,
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.max_backoff_s)
-
-    async def _relay_until_disconnected(self) -> None:
-        # No retries inside redis-py: this loop owns reconnecting, with its own backoff and log.
-        client = Redis.from_url(
-            self.url,
-            client_name=self.client_name,
-            socket_connect_timeout=5,
-            health_check_interval=self.health_check_s,
-            retry=Retry(NoBackoff(), 0),
-        )
-        pubsub: Any = client.pubsub()  # redis-py leaves PubSub partly untyped
-        try:
-            await pubsub.subscribe(self.channel)
-            await self._await_confirmation(pubsub)
-            self.subscriptions += 1
-            self.subscribed.set()
-            log.info("event_relay_subscribed", channel=self.channel)
-            while True:
-                message = await pubsub.get_message(
-                    ignore_subscribe_messages=True, timeout=self.health_check_s
-                )
-                if message is not None and message.get("type") == "message":
-                    self._relay_message(message["data"])
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-            with contextlib.suppress(Exception):
-                await client.aclose()
-
-    async def _await_confirmation(self, pubsub: Any) -> None:
-        """Wait until Redis confirms the subscription: only then is no later batch missed."""
-        async with asyncio.timeout(10):
-            while True:
-                message = await pubsub.get_message(timeout=1.0)
-                if message is not None and message.get("type") == "subscribe":
-                    return
-
-    def _relay_message(self, raw: bytes | str) -> None:
-        batch = Batch.from_wire(raw)
-        if batch is None:
-            log.warning("event_relay_bad_message", channel=self.channel, size=len(raw))
-            return
-        self.deliver(batch)
+# The bus and its parts are imported from here by the API, the tasks and the tests.
+__all__ = [
+    "Batch",
+    "Event",
+    "EventBus",
+    "InProcessBus",
+    "RedisBus",
+    "application_updated",
+    "channel_for",
+    "create_bus",
+    "encode_events",
+    "get_bus",
+    "new_job_events",
+    "publish",
+    "publish_scan_outcome",
+    "publish_scan_started",
+    "set_bus",
+]
 
 
 # --- the process's bus -------------------------------------------------------------------------

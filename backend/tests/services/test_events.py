@@ -7,6 +7,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -91,10 +92,28 @@ def test_an_event_is_sent_as_type_data_and_timestamp() -> None:
     assert event.ts.tzinfo is not None
 
 
+def test_a_batch_reads_the_same_as_each_event_encoded_on_its_own() -> None:
+    committed_at = datetime(2026, 3, 1, 9, 30, 15, 120000, tzinfo=UTC)
+    data: list[dict[str, Any]] = [
+        {"title": "Ingénieur « backend » 🚀", "url": 'https://x.test/?a=1&b="2"', "score": 64.5},
+        {"title": None, "tags": ["python", "k8s"], "nested": {"n": 1, "ok": True}},
+        {"id": uuid.uuid4(), "at": committed_at, "notes": "tab\there\r\nand \\ slash"},
+    ]
+    # A scan's batch shares one timestamp; other batches mix types and timestamps.
+    events = [Event(type="new_job", data=item, ts=committed_at) for item in data]
+    events += [
+        Event(type="scan_completed", data={"new": 3}, ts=committed_at),
+        Event(type="scan_started", data={}, ts=datetime(2026, 3, 1, 9, 31, tzinfo=UTC)),
+        Event(type="scan_started", data={"board_name": "Acme"}),
+    ]
+
+    assert Batch(events).texts == [event.model_dump_json() for event in events]
+
+
 def test_a_batch_crosses_redis_unchanged() -> None:
     batch = Batch([started(1), Event(type="new_job", data={"notes": "a\nb", "n": [1, 2]})])
 
-    relayed = Batch.from_wire(batch.wire().encode())
+    relayed = Batch.from_wire(batch.wire())
 
     assert relayed is not None
     assert relayed.texts == batch.texts
