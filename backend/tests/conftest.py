@@ -6,11 +6,12 @@ The database is chosen in tests/support.py (SQLite by default, TEST_DATABASE_URL
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 # isort: off
 # tests.support points the settings at the test database: it must be imported before any app module.
-from tests.support import SERVER_URL, TEST_DATABASE_URL, admin_execute, database_name
+from tests.support import SERVER_URL, TEST_DATABASE_URL, TMP, admin_execute, database_name
 
 import httpx
 import pytest
@@ -33,6 +34,20 @@ def database() -> Iterator[str]:
     yield TEST_DATABASE_URL
     if SERVER_URL:
         asyncio.run(admin_execute(f'DROP DATABASE IF EXISTS "{database_name()}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def scratch_url() -> AsyncIterator[str]:
+    """A database of its own, so migrating (or not) does not touch the suite's database."""
+    name = f"hunter_migrate_{uuid.uuid4().hex[:10]}"
+    if not SERVER_URL:
+        yield f"sqlite+aiosqlite:///{TMP / (name + '.db')}"
+        return
+    await admin_execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{SERVER_URL.rpartition('/')[0]}/{name}"
+    finally:
+        await admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

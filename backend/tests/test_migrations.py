@@ -1,18 +1,15 @@
-"""The initial migration builds, removes and rebuilds the whole schema on each backend."""
+"""Migrations build, remove and rebuild the schema on each backend, keeping existing data."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import migrations
 from app.database import build_engine
-from tests.support import SERVER_URL, TMP, admin_execute
 
 TABLES = {
     "job_boards",
@@ -24,20 +21,6 @@ TABLES = {
     "applications",
     "application_logs",
 }
-
-
-@pytest.fixture
-async def scratch_url() -> AsyncIterator[str]:
-    """A database of its own, so migrating down does not touch the suite's database."""
-    name = f"hunter_migrate_{uuid.uuid4().hex[:10]}"
-    if not SERVER_URL:
-        yield f"sqlite+aiosqlite:///{TMP / (name + '.db')}"
-        return
-    await admin_execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{SERVER_URL.rpartition('/')[0]}/{name}"
-    finally:
-        await admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _tables(engine: AsyncEngine) -> set[str]:
@@ -100,6 +83,38 @@ async def test_upgrade_downgrade_upgrade(scratch_url: str) -> None:
         await asyncio.to_thread(migrations.upgrade, scratch_url)
         assert await _tables(engine) >= TABLES
         await _insert_job(engine)
+        assert await _search_finds(engine, "acme") == 1
+    finally:
+        await engine.dispose()
+
+
+async def _visible_hits(engine: AsyncEngine, word: str) -> int:
+    """Visible jobs matching `word`, counted the way the jobs list counts them on SQLite."""
+    query = "SELECT count(*) FROM jobs_fts WHERE jobs_fts MATCH :q"
+    async with engine.connect() as connection:
+        result = await connection.execute(text(query), {"q": f"{word} NOT state:invisible"})
+        return int(result.scalar_one())
+
+
+async def test_search_speed_rebuilds_the_index_from_existing_jobs_and_back(
+    scratch_url: str,
+) -> None:
+    engine = build_engine(scratch_url)
+    try:
+        await asyncio.to_thread(migrations.upgrade, scratch_url, "002_board_alerts")
+        await _insert_job(engine)  # indexed before the search speed revision existed
+        await asyncio.to_thread(migrations.upgrade, scratch_url)
+        assert await _search_finds(engine, "cplusplus") == 1
+        if engine.dialect.name == "sqlite":
+            assert await _visible_hits(engine, "cplusplus") == 1
+            async with engine.begin() as connection:
+                await connection.execute(text("UPDATE jobs SET is_hidden = true"))
+            assert await _visible_hits(engine, "cplusplus") == 0
+            assert await _search_finds(engine, "cplusplus") == 1
+
+        await asyncio.to_thread(migrations.downgrade, scratch_url, "002_board_alerts")
+        assert await _search_finds(engine, "latency") == 1
+        await asyncio.to_thread(migrations.upgrade, scratch_url)
         assert await _search_finds(engine, "acme") == 1
     finally:
         await engine.dispose()

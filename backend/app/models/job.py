@@ -33,11 +33,21 @@ class Job(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_board_id", "board_id"),
+        # List pages sort by (created_at, id) or (match_score, id): read in index order, a page
+        # needs no sort of every visible listing (id breaks ties, so paging is stable).
         Index(
-            "ix_jobs_visible_created", "created_at", postgresql_where=VISIBLE, sqlite_where=VISIBLE
+            "ix_jobs_visible_created_id",
+            "created_at",
+            "id",
+            postgresql_where=VISIBLE,
+            sqlite_where=VISIBLE,
         ),
         Index(
-            "ix_jobs_visible_score", "match_score", postgresql_where=VISIBLE, sqlite_where=VISIBLE
+            "ix_jobs_visible_score_id",
+            "match_score",
+            "id",
+            postgresql_where=VISIBLE,
+            sqlite_where=VISIBLE,
         ),
         Index(
             "ix_jobs_visible_posted", "posted_date", postgresql_where=VISIBLE, sqlite_where=VISIBLE

@@ -1,7 +1,8 @@
 """Job listings: the filtered, sorted and paged list, one job, and the read and hidden flags.
 
-A list costs at most three statements: a COUNT, the page of rows (joined to their board for its
-name), and the application statuses of the jobs on that page.
+A list costs at most three statements: the page of rows (joined to their board for its name),
+the application statuses of the jobs on that page, and a COUNT over all pages. Without a search,
+the page carries the count as one more column instead (unless it is past the last page).
 """
 
 from __future__ import annotations
@@ -208,11 +209,14 @@ def _count_statement(
     if not isinstance(search, SqliteSearch):
         # The planner answers a visibility count from the covering ix_jobs_visible_new alone.
         return count()
-    # SQLite search counts should only read the small partial indexes. With ANALYZE statistics
-    # its planner prefers scanning the wide jobs table to walking a partial index, unless a
-    # range on the index's key leads it there; with no range filter, one over the whole score
-    # index (_ANY_SCORE) does.
     ranged = any(f is not None for f in (filters.min_score, filters.max_score, filters.posted_days))
+    if search.query.ranks and not ranged:
+        # The FTS index knows which jobs are visible: no job or partial index is read.
+        return search.count_visible()
+    # Other SQLite search counts should only read the small partial indexes. With ANALYZE
+    # statistics its planner prefers scanning the wide jobs table to walking a partial index,
+    # unless a range on the index's key leads it there; with no range filter, one over the
+    # whole score index (_ANY_SCORE) does.
     index_hint = () if ranged else (_ANY_SCORE,)
     probe = count(*index_hint, search.condition("probe"))
     if not search.query.ranks:
@@ -252,26 +256,39 @@ async def list_jobs(
 
     conditions = _conditions(filters)
     count = _count_statement(conditions, search, filters, sqlite=dialect == "sqlite")
-    total = (await session.execute(count)).scalar_one()
     offset = (page - 1) * page_size
-    if offset >= total:
-        return JobPage([], total, page, page_size)
+    if search is None or not search.query.ranks:
+        sort = "created_at" if sort == "relevance" else sort
+    # A search is counted first: SQLite picks the page's plan by the number of hits, and on
+    # PostgreSQL a page carrying the count becomes, once the driver caches it as a generic plan,
+    # one that reads every hit. Otherwise the page carries the count as one more column, which
+    # saves a round trip.
+    total: int | None = None
+    if search is not None:
+        total = (await session.execute(count)).scalar_one()
+        if offset >= total:
+            return JobPage([], total, page, page_size)
 
     statement = (
         select(Job, JobBoard.name).join(JobBoard, JobBoard.id == Job.board_id).where(*conditions)
     )
-    if search is None or not search.query.ranks:
-        sort = "created_at" if sort == "relevance" else sort
     if sort == "relevance" and search is not None:
         statement = search.ranked(statement, descending=order == "desc")
     elif isinstance(search, SqliteSearch):
+        assert total is not None
         plan = _page_plan(filters, sort, total, offset + page_size)
         statement = statement.where(search.condition(plan))
     elif search is not None:
         statement = statement.where(search.condition())
+    if total is None:
+        statement = statement.add_columns(count.scalar_subquery().label("total"))
     statement = _order(statement, sort, order).offset(offset).limit(page_size)
     rows = (await session.execute(statement)).all()
-    return JobPage(await _with_statuses(session, rows), total, page, page_size)
+    if total is None:
+        # Past the last page there is no row to carry the count.
+        total = rows[0]._mapping["total"] if rows else (await session.execute(count)).scalar_one()
+    listed = [(job, board_name) for job, board_name, *_ in rows]
+    return JobPage(await _with_statuses(session, listed), total, page, page_size)
 
 
 async def _with_statuses(session: AsyncSession, rows: Sequence[Any]) -> list[JobListing]:

@@ -54,11 +54,16 @@ _TOKEN = re.compile(r'(?P<exclude>-)?(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))'
 PG_CONFIG = literal_column("'english'::text::regconfig", REGCONFIG)
 # Kept by a trigger and GIN-indexed; not mapped on the model because SQLite has no such column.
 TSV = literal_column("jobs.description_tsv", TSVECTOR)
-# The contentless FTS5 table (title, company, description), kept by triggers; rowid = jobs.rowid.
+# The contentless FTS5 table (title, company, description, state), kept by triggers; rowid =
+# jobs.rowid. `state` holds 'invisible' for hidden or closed jobs (migration 003), so the index
+# alone can tell visible hits; user terms are only ever matched against the three text columns.
 JOBS_FTS = table("jobs_fts", column("rowid"))
 JOBS_ROWID: ColumnElement[int] = literal_column("jobs.rowid")
-# bm25 weights per jobs_fts column (title, company, description): lower scores rank higher.
-FTS_RANK = literal_column("bm25(jobs_fts, 10.0, 4.0, 1.0)", Float)
+# bm25 weights per jobs_fts column (title, company, description, state): lower scores rank
+# higher; state carries no relevance.
+FTS_RANK = literal_column("bm25(jobs_fts, 10.0, 4.0, 1.0, 0.0)", Float)
+FTS_TEXT_COLUMNS = "{title company description}"
+FTS_ONLY_VISIBLE = "NOT state:invisible"
 
 
 # A SELECT over jobs, whatever its columns.
@@ -207,10 +212,11 @@ class SqliteSearch:
         self.query = query
         wanted = " AND ".join(_fts_any(group) for group in query.required)
         if wanted and query.excluded:
-            self.expression = f"{wanted} NOT {_fts_any(query.excluded)}"
+            terms = f"{wanted} NOT {_fts_any(query.excluded)}"
         else:
             # Exclusion-only: match the excluded terms here; condition() negates the result.
-            self.expression = wanted or _fts_any(query.excluded)
+            terms = wanted or _fts_any(query.excluded)
+        self.expression = f"{FTS_TEXT_COLUMNS}: ({terms})"
 
     def _match(self) -> TextClause:
         return text("jobs_fts MATCH :fts_query").bindparams(fts_query=self.expression)
@@ -238,6 +244,14 @@ class SqliteSearch:
             rowid = literal_column("+jobs.rowid") if plan == "probe" else JOBS_ROWID
             matched = rowid.in_(self.hits())
         return matched if self.query.ranks else not_(matched)
+
+    def count_visible(self) -> Select[int]:
+        """How many visible jobs match, counted from the FTS index alone (searches that rank)."""
+        assert self.query.ranks
+        visible = text("jobs_fts MATCH :fts_visible_query").bindparams(
+            fts_visible_query=f"{self.expression} {FTS_ONLY_VISIBLE}"
+        )
+        return select(func.count()).select_from(JOBS_FTS).where(visible)
 
     def has_many_hits(self, threshold: int) -> ColumnElement[bool]:
         """True when the FTS expression has at least `threshold` hits (reads at most that)."""

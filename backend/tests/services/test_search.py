@@ -101,8 +101,14 @@ def test_user_text_only_reaches_sql_as_bound_parameters(hostile: str) -> None:
 
 def test_fts5_expression_quotes_every_term() -> None:
     search = SqliteSearch(parse_search('rust OR "go lang" python -"on call" -java'))
-    assert search.expression == '("rust" OR "go lang") AND ("python") NOT ("on call" OR "java")'
-    assert SqliteSearch(parse_search("-java")).expression == '("java")'
+    # User terms only ever reach the three text columns, never the `state` column.
+    assert search.expression == (
+        "{title company description}: "
+        '(("rust" OR "go lang") AND ("python") NOT ("on call" OR "java"))'
+    )
+    assert SqliteSearch(parse_search("-java")).expression == (
+        '{title company description}: (("java"))'
+    )
 
 
 async def test_every_sqlite_plan_finds_the_same_jobs(session: AsyncSession) -> None:
