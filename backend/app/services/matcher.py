@@ -8,9 +8,12 @@ A `Matcher` is built once per profile (patterns compiled once) and then scores m
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
+
+from app.services.keywords import KeywordFinder
 
 WEIGHTS = {"keywords": 0.40, "title": 0.35, "location": 0.25}
 
@@ -88,7 +91,6 @@ TITLE_SYNONYMS = {
     "devops": "dev ops",
 }
 _TITLE_TOKEN = re.compile(r"[a-z0-9+#]+(?:\.[a-z0-9]+)*")
-_WORD_CHAR = "A-Za-z0-9_"
 
 US_STATES = frozenset(
     [
@@ -183,94 +185,6 @@ class Place:
     region: str | None
 
 
-def keyword_pattern(keyword: str) -> str:
-    """A regex matching `keyword` as a whole word ("java" never matches "javascript")."""
-    return rf"(?<![{_WORD_CHAR}]){re.escape(keyword.lower())}(?![{_WORD_CHAR}])"
-
-
-def keyword_matcher(keywords: Iterable[str]) -> re.Pattern[str] | None:
-    """One case-insensitive pattern finding any of `keywords` as whole words."""
-    unique = sorted({k.strip().lower() for k in keywords if k.strip()}, key=len, reverse=True)
-    if not unique:
-        return None
-    body = "|".join(re.escape(k) for k in unique)
-    return re.compile(rf"(?<![{_WORD_CHAR}])(?:{body})(?![{_WORD_CHAR}])", re.IGNORECASE)
-
-
-class KeywordFinder:
-    """Finds keywords as whole words, case-insensitively, at `str.find` speed.
-
-    Finds what `keyword_matcher(keywords).findall` finds (leftmost first, the longest keyword
-    at one position, no overlaps), about 20 times faster on a 2 KB description: the regex tries
-    every alternative at every position, `str.find` skips through the text in C.
-    """
-
-    def __init__(self, keywords: Iterable[str]) -> None:
-        self.keywords = sorted({k.strip().lower() for k in keywords if k.strip()})
-        self._pattern = keyword_matcher(self.keywords)
-        self._ascii = all(keyword.isascii() for keyword in self.keywords)
-
-    def __bool__(self) -> bool:
-        return bool(self.keywords)
-
-    def _needs_regex(self, text: str) -> bool:
-        # The regex folds case a little beyond str.lower() (dotted/dotless i, long s, Greek
-        # letter variants): those rare texts and keywords take the regex itself.
-        if text.isascii():
-            return not self._ascii
-        return not self._ascii or any(odd in text for odd in _CASE_ODDITIES)
-
-    def find(self, text: str) -> set[str]:
-        """The keywords occurring in `text` as whole words."""
-        if self._pattern is None:
-            return set()
-        if self._needs_regex(text):
-            return {match.lower() for match in self._pattern.findall(text)}
-        lowered = text.lower()
-        hits: list[tuple[int, int, str]] = []
-        for keyword in self.keywords:
-            start = lowered.find(keyword)
-            while start != -1:
-                if _whole_word(lowered, start, start + len(keyword)):
-                    hits.append((start, -len(keyword), keyword))
-                start = lowered.find(keyword, start + 1)
-        found: set[str] = set()
-        resume = 0
-        for start, negative_size, keyword in sorted(hits):
-            if start >= resume:
-                found.add(keyword)
-                resume = start - negative_size
-        return found
-
-    def search(self, *texts: str) -> bool:
-        """Whether any keyword occurs as a whole word in any of `texts`."""
-        for text in texts:
-            if self._pattern is None:
-                return False
-            if self._needs_regex(text):
-                if self._pattern.search(text):
-                    return True
-                continue
-            lowered = text.lower()
-            for keyword in self.keywords:
-                start = lowered.find(keyword)
-                while start != -1:
-                    if _whole_word(lowered, start, start + len(keyword)):
-                        return True
-                    start = lowered.find(keyword, start + 1)
-        return False
-
-
-_CASE_ODDITIES = ("\u0130", "\u0131", "\u017f")
-_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-
-
-def _whole_word(text: str, start: int, end: int) -> bool:
-    return (start == 0 or text[start - 1] not in _WORD_CHARS) and (
-        end == len(text) or text[end] not in _WORD_CHARS
-    )
-
-
 def title_tokens(title: str) -> frozenset[str]:
     words: list[str] = []
     for token in _TITLE_TOKEN.findall(title.lower()):
@@ -328,6 +242,7 @@ class Matcher:
     def __init__(self, preferences: Preferences) -> None:
         self._keywords = KeywordFinder(preferences.keywords)
         self.keywords = self._keywords.keywords
+        self.independent_keywords = self._keywords.independent
         self._title = title_tokens(preferences.desired_title or "")
         self._places = parse_places(preferences.desired_locations)
         self._wants_remote_too = bool(REMOTE_WORDS.search(preferences.desired_locations or ""))
@@ -342,6 +257,7 @@ class Matcher:
         # Titles and locations repeat across a board's listings: score each distinct one once.
         self._title_scores: dict[str, float] = {}
         self._location_scores: dict[tuple[str, str | None], tuple[float, str]] = {}
+        self._results: dict[tuple[frozenset[str], float, tuple[float, str]], MatchResult] = {}
 
     @property
     def has_preferences(self) -> bool:
@@ -358,29 +274,73 @@ class Matcher:
         location: str = "",
         workplace_type: str | None = None,
     ) -> MatchResult:
+        found = self._keywords.find(f"{title}\n{description}") if self._keywords else set()
+        return self.score_found(found, title, location, workplace_type)
+
+    def score_found(
+        self,
+        found: AbstractSet[str],
+        title: str,
+        location: str = "",
+        workplace_type: str | None = None,
+    ) -> MatchResult:
+        """The score of a listing whose keywords found (of `keywords`) are already known."""
+        return self.score_facets(found, *self.facets(title, location, workplace_type))
+
+    def facets(
+        self, title: str, location: str, workplace_type: str | None
+    ) -> tuple[float, tuple[float, str]]:
+        """How well the title and the place fit, each worked out once per distinct value.
+
+        Listings with the same keywords found and the same facets score the same, whatever
+        their exact title or place, so a caller scoring many can reuse one result for them.
+        """
+        title_value = 0.0
+        if self._title:
+            title_value = self._title_scores.get(title, -1.0)
+            if title_value < 0:
+                title_value = _remember(self._title_scores, title, self._title_similarity(title))
+        fit = (0.0, "")
+        if self._uses_location:
+            place = (location, workplace_type)
+            known = self._location_scores.get(place)
+            fit = known or _remember(self._location_scores, place, self._location(*place))
+        return title_value, fit
+
+    def score_facets(
+        self, found: AbstractSet[str], title_value: float, fit: tuple[float, str]
+    ) -> MatchResult:
+        """The score from the keywords found and the `facets` of a listing.
+
+        Results are shared between listings that score alike: treat `details` as read-only.
+        """
+        outcome = (frozenset(found), title_value, fit)
+        known = self._results.get(outcome)
+        if known is None:
+            known = _remember(self._results, outcome, self._score_facets(*outcome))
+        return known
+
+    def _score_facets(
+        self, found: AbstractSet[str], title_value: float, fit: tuple[float, str]
+    ) -> MatchResult:
         if not self._total_weight:
             return MatchResult(0.0, {"components": {}, "reason": "no preferences set"})
         details: dict[str, Any] = {}
         components: dict[str, dict[str, float]] = {}
         weighted = 0.0
         if self._keywords:
-            found = self._keywords.find(f"{title}\n{description}")
             value = len(found) / len(self.keywords)
             details["keywords_matched"] = sorted(found)
             details["keywords_missing"] = [k for k in self.keywords if k not in found]
             weighted += WEIGHTS["keywords"] * value
             components["keywords"] = {"score": round(value * 100, 1), "weight": self._shares[0]}
         if self._title:
-            value = self._title_scores.get(title, -1.0)
-            if value < 0:
-                value = _remember(self._title_scores, title, self._title_similarity(title))
-            weighted += WEIGHTS["title"] * value
-            components["title"] = {"score": round(value * 100, 1), "weight": self._shares[1]}
+            weighted += WEIGHTS["title"] * title_value
+            components["title"] = {
+                "score": round(title_value * 100, 1),
+                "weight": self._shares[1],
+            }
         if self._uses_location:
-            place = (location, workplace_type)
-            fit = self._location_scores.get(place)
-            if fit is None:
-                fit = _remember(self._location_scores, place, self._location(*place))
             value, details["location_reason"] = fit
             weighted += WEIGHTS["location"] * value
             components["location"] = {"score": round(value * 100, 1), "weight": self._shares[2]}

@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import Job, JobBoard
 from app.models.base import utcnow
 from app.scrapers.base import RawJob
+from app.services.keywords import KeywordFinder
 from app.services.listing_identity import CONTENT_FIELDS, ListingIdentity, content_hash
-from app.services.matcher import KeywordFinder, Matcher
+from app.services.matcher import Matcher
 from app.services.profile import get_profile
 from app.services.rescoring import abandon, board_matcher
 

@@ -6,12 +6,11 @@ import random
 
 import pytest
 
+from app.services.keywords import KeywordFinder, keyword_matcher
 from app.services.matcher import (
-    KeywordFinder,
     Matcher,
     Place,
     Preferences,
-    keyword_matcher,
     parse_places,
 )
 

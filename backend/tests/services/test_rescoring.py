@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Job
 from app.services import rescoring
+from app.services.jobs import JobFilters, list_jobs
 from app.services.matcher import Matcher
 from app.services.rescoring import rescore_open_jobs
 from tests.factories import make_board, make_job, make_profile
@@ -104,7 +105,7 @@ async def test_a_rescore_failing_midway_leaves_the_session_usable(
     board = await make_board(session)
     for n in range(6):
         await make_job(session, board, title=f"Job {n}", match_score=55)
-    real_score = Matcher.score
+    real_score = Matcher.facets
     scored = 0
 
     def failing_score(self: Matcher, *args: Any, **kwargs: Any) -> Any:
@@ -114,9 +115,76 @@ async def test_a_rescore_failing_midway_leaves_the_session_usable(
             raise RuntimeError("matcher broke")
         return real_score(self, *args, **kwargs)
 
-    monkeypatch.setattr(Matcher, "score", failing_score)
+    monkeypatch.setattr(Matcher, "facets", failing_score)
     with pytest.raises(RuntimeError, match="matcher broke"):
         async with session.begin_nested():
             await rescore_open_jobs(session)
 
     assert set((await scores(session)).values()) == {55.0}
+
+
+TRICKY = {
+    "Rust everywhere": "We write Rust.",
+    "Trusted systems": "Trusted, rustic, crusty: no keyword here as a whole word.",
+    "C++ shop": "Modern C++ and some C.",
+    "ML platform": "Machine learning platform; learning every day.",
+    "Folded case": "Kubernetes written with a Kelvin sign: \u212aubernetes, and Ru\u017ft.",
+    "Python only": "Python services.",
+}
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (["python"], ["python", "rust", "kubernetes"]),  # keywords added
+        (["python", "rust", "kubernetes"], ["rust"]),  # keywords removed
+        (["python"], ["python", "c++", "c", "machine learning", "learning"]),  # overlapping
+        (["c++", "machine learning"], ["rust", "c"]),  # from overlapping to plain words
+    ],
+)
+async def test_a_rescore_scores_as_the_matcher_does_after_any_keyword_change(
+    session: AsyncSession, before: list[str], after: list[str]
+) -> None:
+    """Rescoring reuses what stored details say; the scores must still be the matcher's."""
+    profile = await make_profile(session, skills=before, desired_title="Engineer")
+    board = await make_board(session, keyword_filters=["spark"])
+    for title, description in TRICKY.items():
+        await make_job(session, board, title=title, description=description, location="Berlin")
+    await rescore_open_jobs(session)
+    profile.skills = after
+    await session.flush()
+
+    assert await rescore_open_jobs(session) == len(TRICKY)
+
+    matcher = rescoring.board_matcher(profile, board.keyword_filters)
+    jobs = (await session.scalars(select(Job).execution_options(populate_existing=True))).all()
+    for job in jobs:
+        expected = matcher.score(job.title, job.description, job.location, job.workplace_type)
+        assert (job.title, job.match_score, job.match_details) == (
+            job.title,
+            expected.score,
+            expected.details,
+        )
+
+
+async def test_a_new_score_changes_neither_search_results_nor_the_listing(
+    session: AsyncSession,
+) -> None:
+    profile = await make_profile(session, skills=["python"])
+    board = await make_board(session)
+    job = await make_job(session, board, title="Rust Engineer", description="Rust all day.")
+    updated_at = job.updated_at
+    await make_job(session, board, title="Python Engineer", description="Python all day.")
+    rust = JobFilters(search="rust")
+
+    before = await list_jobs(session, rust)
+    profile.skills = ["rust"]
+    await session.flush()
+    await rescore_open_jobs(session)
+
+    after = await list_jobs(session, rust)
+    assert [hit.job.title for hit in after.listings] == ["Rust Engineer"]
+    assert [hit.job.id for hit in after.listings] == [hit.job.id for hit in before.listings]
+    await session.refresh(job)
+    assert job.match_score == 100.0
+    assert job.updated_at == updated_at  # a new score is not a change to the listing
