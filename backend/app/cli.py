@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import os
+import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.cli_scan import commands as scan_commands
+
+if TYPE_CHECKING:
+    from app.services.doctor import CheckResult
 
 cli = typer.Typer(
     help="Hunter: a self-hosted job search service.",
@@ -26,10 +32,10 @@ def _load_settings() -> None:
     try:
         import app.config  # noqa: F401
     except ValidationError as exc:
+        from app.services.doctor import invalid_settings
+
         typer.echo("Hunter cannot start: the configuration is invalid.", err=True)
-        for error in exc.errors():
-            variable = ".".join(str(part) for part in error["loc"]).upper() or "configuration"
-            message = str(error["msg"]).removeprefix("Value error, ")
+        for variable, message in invalid_settings(exc):
             typer.echo(f"  {variable}: {message}", err=True)
         raise typer.Exit(2) from None
 
@@ -52,6 +58,9 @@ def serve(
     from app.logging import configure_logging
 
     configure_logging()
+    # Once uvicorn has shut down gracefully it raises the SIGTERM it caught again, which would
+    # end a clean stop as "killed by SIGTERM" (143); a stop asked for is a normal exit.
+    signal.signal(signal.SIGTERM, _exit_normally)
     if not settings.distributed:
         migrations.upgrade()
     uvicorn.run(
@@ -64,7 +73,14 @@ def serve(
         # A scan fans out thousands of small messages per socket; compressing each one costs
         # about half the server's CPU for little gain on a local connection.
         ws_per_message_deflate=False,
+        # Requests still open on SIGTERM get the grace period too; the scans' own grace period
+        # follows, in the lifespan shutdown, which this timeout does not cut short.
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_seconds),
     )
+
+
+def _exit_normally(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 @cli.command()
@@ -136,6 +152,61 @@ def jobs(
     from app.commands import print_jobs
 
     print_jobs(search=search, min_score=min_score, limit=limit)
+
+
+@cli.command()
+def doctor(
+    online: Annotated[
+        bool, typer.Option("--online", help="Also contact the email and AI services configured.")
+    ] = False,
+) -> None:
+    """Check the configuration and each service Hunter uses, with a fix for each problem."""
+    import asyncio
+    import logging
+
+    from app.services import doctor as checkup
+
+    results = checkup.check_configuration()
+    if not checkup.failed(results):
+        from app.logging import configure_logging
+        from app.services.doctor_checks import check_everything
+
+        configure_logging()
+        logging.disable(logging.WARNING)  # the report says what went wrong, once
+        results += asyncio.run(check_everything(online=online))
+    _print_report(results)
+    raise typer.Exit(1 if checkup.failed(results) else 0)
+
+
+# How each status is marked, in a terminal that shows Unicode and in one that does not.
+MARKS = {"ok": "✓", "warn": "!", "fail": "✗", "skip": "-"}
+ASCII_MARKS = {"ok": "ok", "warn": "!!", "fail": "xx", "skip": "--"}
+COLOURS = {"ok": "green", "warn": "yellow", "fail": "red", "skip": None}
+
+
+def _print_report(results: list[CheckResult]) -> None:
+    """One line per check: mark, name, what was found, and the fix for a problem."""
+    marks, arrow = MARKS, "→"
+    try:
+        "".join([*MARKS.values(), arrow]).encode(sys.stdout.encoding or "ascii")
+    except UnicodeEncodeError:
+        marks, arrow = ASCII_MARKS, "->"
+    width = max(len(result.name) for result in results)
+    for result in results:
+        mark = typer.style(marks[result.status], fg=COLOURS[result.status], bold=True)
+        line = f"{mark} {result.name.ljust(width)}  {result.detail}"
+        if result.fix and result.status in ("warn", "fail"):
+            line += f" {arrow} fix: {result.fix}"
+        typer.echo(line)
+    failures = sum(result.status == "fail" for result in results)
+    warnings = sum(result.status == "warn" for result in results)
+    if failures:
+        problems = "1 problem" if failures == 1 else f"{failures} problems"
+        typer.echo(f"\n{problems} to fix before Hunter can work as configured.")
+    elif warnings:
+        typer.echo(f"\nHunter can run; {'a warning' if warnings == 1 else 'warnings'} to look at.")
+    else:
+        typer.echo("\nEverything Hunter needs is in order.")
 
 
 cli.registered_commands += scan_commands.registered_commands

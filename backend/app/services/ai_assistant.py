@@ -192,14 +192,7 @@ async def _ask_claude(api_key: str, prompt: str, *, max_tokens: int) -> DraftAns
     )
     import anthropic
 
-    client = anthropic.AsyncAnthropic(
-        api_key=api_key,
-        base_url=settings.anthropic_base_url,
-        timeout=timeout_s,
-        max_retries=MAX_RETRIES,
-        # Tracing could copy request content to a collector; the prompt holds personal data.
-        open_telemetry=False,
-    )
+    client = _client(api_key, timeout_s)
     try:
         async with client, asyncio.timeout(timeout_s + DEADLINE_MARGIN_S):
             message = await client.messages.create(
@@ -224,6 +217,45 @@ async def _ask_claude(api_key: str, prompt: str, *, max_tokens: int) -> DraftAns
         output_tokens=draft.output_tokens,
     )
     return draft
+
+
+def _client(api_key: str, timeout_s: float) -> anthropic.AsyncAnthropic:
+    import anthropic
+
+    return anthropic.AsyncAnthropic(
+        api_key=api_key,
+        base_url=settings.anthropic_base_url,
+        timeout=timeout_s,
+        max_retries=MAX_RETRIES,
+        # Tracing could copy request content to a collector; the prompt holds personal data.
+        open_telemetry=False,
+    )
+
+
+async def check_connection(timeout_s: float) -> str:
+    """Ask the configured model for one token, to show the key, model and base URL work.
+
+    Returns the model that answered; raises the AppError a person can act on.
+    """
+    if settings.anthropic_api_key is None:
+        raise ServiceUnavailable("ANTHROPIC_API_KEY is not set")
+    import anthropic
+
+    api_key = settings.anthropic_api_key.get_secret_value()
+    try:
+        async with _client(api_key, timeout_s) as client, asyncio.timeout(timeout_s):
+            message = await client.messages.create(
+                model=settings.anthropic_model,
+                max_tokens=1,
+                messages=[{"role": "user", "content": "Reply with OK."}],
+            )
+    except (TimeoutError, anthropic.APITimeoutError) as exc:
+        raise UpstreamTimeout(f"Claude did not answer within {timeout_s:g} seconds") from exc
+    except anthropic.APIError as exc:
+        raise _translate(exc, api_key) from exc
+    if not isinstance(message, anthropic.types.Message):
+        raise UpstreamError("the answer was not a Messages API answer; check ANTHROPIC_BASE_URL")
+    return str(message.model or settings.anthropic_model)
 
 
 def _read_message(message: object) -> DraftAnswer:

@@ -10,7 +10,7 @@ import ipaddress
 import smtplib
 import ssl
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Literal, Protocol
@@ -55,9 +55,13 @@ class MailError(Exception):
 
 class MailTransport(Protocol):
     name: TransportName
+    timeout_s: float
 
     async def send(self, email: Email) -> None:
         """Hand the message over, or raise MailError."""
+
+    async def check(self) -> None:
+        """Show the server accepts Hunter (reachable, credentials good) without sending mail."""
 
 
 def sender() -> str:
@@ -124,10 +128,37 @@ class ResendTransport:
             "html": email.html,
             "text": email.text,
         }
-        headers = {"Authorization": f"Bearer {self._api_key}", "Idempotency-Key": email.key}
+        response = await self._post(body, {"Idempotency-Key": email.key})
+        if response.is_success:
+            return
+        status = response.status_code
+        raise MailError(
+            f"the Resend API refused the message ({status}): {_resend_reason(response)}",
+            temporary=status == 429 or status >= 500,
+        )
+
+    async def check(self) -> None:
+        # An empty message: Resend checks the key first (401/403) and then refuses the
+        # message itself (422), so a 422 means the key was accepted and nothing was sent.
+        response = await self._post({}, {})
+        if response.is_success or response.status_code == 422:
+            return
+        status = response.status_code
+        if status in (401, 403):
+            raise MailError(
+                f"the Resend API rejected RESEND_API_KEY ({status}): {_resend_reason(response)}",
+                temporary=False,
+            )
+        raise MailError(
+            f"the Resend API answered {status}: {_resend_reason(response)}",
+            temporary=status == 429 or status >= 500,
+        )
+
+    async def _post(self, body: Mapping[str, object], headers: dict[str, str]) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self._api_key}", **headers}
         try:
             async with httpx.AsyncClient(timeout=self.timeout_s) as client:
-                response = await client.post(self.endpoint, json=body, headers=headers)
+                return await client.post(self.endpoint, json=body, headers=headers)
         except httpx.TimeoutException:
             raise MailError(
                 f"the Resend API did not answer within {self.timeout_s:g} s", temporary=True
@@ -136,13 +167,6 @@ class ResendTransport:
             raise MailError(
                 f"could not reach the Resend API at {self.endpoint}: {exc}", temporary=True
             ) from None
-        if response.is_success:
-            return
-        status = response.status_code
-        raise MailError(
-            f"the Resend API refused the message ({status}): {_resend_reason(response)}",
-            temporary=status == 429 or status >= 500,
-        )
 
 
 def _resend_reason(response: httpx.Response) -> str:
@@ -207,7 +231,11 @@ class SmtpTransport:
     async def send(self, email: Email) -> None:
         await asyncio.to_thread(self._send, to_mime(email))
 
-    def _send(self, message: EmailMessage) -> None:
+    async def check(self) -> None:
+        # The whole conversation (TLS, login) up to the message, then QUIT.
+        await asyncio.to_thread(self._send, None)
+
+    def _send(self, message: EmailMessage | None) -> None:
         where = f"the SMTP server {self.host}:{self.port}"
         try:
             self._deliver(message)
@@ -245,7 +273,7 @@ class SmtpTransport:
         except OSError as exc:
             raise MailError(f"could not reach {where}: {exc}", temporary=True) from None
 
-    def _deliver(self, message: EmailMessage) -> None:
+    def _deliver(self, message: EmailMessage | None) -> None:
         context = self.ssl_context or ssl.create_default_context()
         client: smtplib.SMTP
         if self.port == 465:
@@ -267,7 +295,8 @@ class SmtpTransport:
                         temporary=False,
                     )
                 smtp.login(self.user, self._password)
-            smtp.send_message(message)
+            if message is not None:
+                smtp.send_message(message)
 
 
 def _said(exc: smtplib.SMTPResponseException) -> str:
