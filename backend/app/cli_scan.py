@@ -118,7 +118,7 @@ def _summary(outcome: ScanOutcome) -> str:
 def worker(
     ctx: typer.Context,
     concurrency: Annotated[
-        int | None, typer.Option(min=1, help="Scans at once (default: SCAN_CONCURRENCY).")
+        int | None, typer.Option(min=1, help="Worker processes (default: one per CPU).")
     ] = None,
     pool: Annotated[str, typer.Option(help="Celery pool: prefork, solo or threads.")] = "prefork",
 ) -> None:
@@ -129,8 +129,10 @@ def worker(
     from app.tasks.celery_app import celery_app
 
     options = [f"--pool={pool}", f"--loglevel={settings.log_level}"]
-    if pool != "solo":  # solo runs one task at a time by definition
-        options.append(f"--concurrency={concurrency or settings.scan_concurrency}")
+    # Each prefork process holds its own engine, fetcher and browser: size by CPUs (Celery's own
+    # default), not by SCAN_CONCURRENCY, which bounds the cheap asyncio scans of embedded mode.
+    if concurrency is not None and pool != "solo":  # solo runs one task at a time
+        options.append(f"--concurrency={concurrency}")
     celery_app.start(["worker", *options, *ctx.args])
 
 

@@ -94,7 +94,9 @@ class Settings(BaseSettings):
     scraper_max_concurrency_per_host: Annotated[int, Field(ge=1, le=32)] = 2
     scraper_timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
 
-    scan_concurrency: Annotated[int, Field(ge=1, le=32)] = 2
+    scan_concurrency: Annotated[int, Field(ge=1, le=32)] = 10
+    # How long a stopping `serve` or `worker` lets running scans finish before handing them back.
+    shutdown_grace_seconds: Annotated[float, Field(ge=0, le=3600)] = 20.0
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
@@ -43,22 +43,25 @@ Errors are JSON: `{"error": CODE, "detail": "what went wrong"}`, plus `errors` f
 
 @asynccontextmanager
 async def lifespan(application: FastAPI) -> AsyncIterator[None]:
-    # The bus first and last: scans resumed at start-up and those finishing at shutdown publish.
-    bus = events.get_bus()
-    await bus.start()
-    application.state.dispatcher = dispatcher = create_dispatcher()
-    await dispatcher.start()
-    log.info(
-        "hunter_started",
-        mode="distributed" if settings.distributed else "embedded",
-        database=engine.dialect.name,
-    )
-    try:
+    # Closed in reverse order, each even if an earlier one fails. The bus first and last: scans
+    # resumed at start-up and those finishing during the shutdown grace period publish.
+    async with AsyncExitStack() as closing:
+        closing.push_async_callback(engine.dispose)
+        bus = events.get_bus()
+        await bus.start()
+        closing.push_async_callback(bus.stop)
+        application.state.dispatcher = dispatcher = create_dispatcher()
+        await dispatcher.start()
+        # No new scans, running ones get SHUTDOWN_GRACE_SECONDS, the rest are queued again.
+        closing.push_async_callback(dispatcher.stop)
+        log.info(
+            "hunter_started",
+            mode="distributed" if settings.distributed else "embedded",
+            database=engine.dialect.name,
+        )
         yield
-    finally:
-        await dispatcher.stop()
-        await bus.stop()
-        await engine.dispose()
+        log.info("hunter_stopping")
+    log.info("hunter_stopped")
 
 
 def create_app() -> FastAPI:

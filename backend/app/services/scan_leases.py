@@ -117,6 +117,36 @@ async def renew_lease(
     return rowcount(renewed) == 1
 
 
+async def return_to_queue(
+    session: AsyncSession, scan: QueuedScan, *, now: datetime, leases: LeasePolicy = LEASES
+) -> bool:
+    """Give a running scan back to the queue (its runner is shutting down); False if not ours.
+
+    The board keeps the scan as its current one under a queued lease, so the next runner (the
+    next `serve` start, or a worker taking the requeued message) resumes it, and the lease
+    lapses into "interrupted" as usual if none ever does.
+    """
+    returned = await session.execute(
+        update(JobBoard)
+        .where(
+            JobBoard.id == scan.board_id,
+            JobBoard.current_scan_id == scan.scan_id,
+            JobBoard.last_scan_status == ScanStatus.running.value,
+        )
+        .values(last_scan_status=ScanStatus.queued.value, scan_lease_until=now + leases.queued)
+        .execution_options(synchronize_session=False)
+    )
+    if rowcount(returned) == 0:
+        return False
+    await session.execute(
+        update(ScanRun)
+        .where(ScanRun.id == scan.scan_id, ScanRun.status == ScanStatus.running.value)
+        .values(status=ScanStatus.queued.value, started_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
 async def load_board(session: AsyncSession, board_id: uuid.UUID) -> JobBoard | None:
     """The board as stored now, even if an older copy is in the session."""
     query = select(JobBoard).where(JobBoard.id == board_id)

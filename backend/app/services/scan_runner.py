@@ -94,8 +94,13 @@ async def run_scan(
     context: FetchContext,
     leases: LeasePolicy = LEASES,
     progress: Progress | None = None,
+    requeue_on_cancel: bool = False,
 ) -> ScanOutcome:
-    """Run the queued scan `scan_id` of board `board_id` to its end and record how it went."""
+    """Run the queued scan `scan_id` of board `board_id` to its end and record how it went.
+
+    Cancelled (its runner is stopping), the scan is recorded as interrupted, or with
+    `requeue_on_cancel` queued again for a runner that will resume it.
+    """
     scan = QueuedScan(board_id=board_id, scan_id=scan_id)
     report = progress or (lambda _: None)
     report("Taking the board's scan lease")
@@ -110,10 +115,10 @@ async def run_scan(
             "skipped",
             message="not run: the board has another scan in progress, or this one is over",
         )
-    await scan_started(scan, snapshot.name)
     started = time.monotonic()
     run = _Run(scan, snapshot, session_factory, leases, started)
     try:
+        await scan_started(scan, snapshot.name)
         report(f"Scraping {snapshot.name}")
         result = await run.scrape(context)
         report(f"Storing {len(result.jobs)} listings")
@@ -125,9 +130,10 @@ async def run_scan(
         outcome = await run.fail(exc.message)
     except asyncio.CancelledError:
         # Stopped on shutdown: say so now rather than leave the board waiting for its lease
-        # to lapse (which is what happens if even this write fails).
+        # to lapse (which is what happens if even this write fails). Nothing was stored: the
+        # listings are written in one transaction, rolled back if it was under way.
         with contextlib.suppress(Exception):
-            await run.fail(INTERRUPTED)
+            await (run.requeue() if requeue_on_cancel else run.fail(INTERRUPTED))
         raise
     except Exception as exc:
         log.exception("scan_crashed", board_id=str(board_id), scan_id=str(scan_id))
@@ -236,6 +242,12 @@ class _Run:
             new_job_ids=list(stored.new_job_ids),
             duration_ms=duration_ms,
         )
+
+    async def requeue(self) -> None:
+        """Hand the scan back to the queue, its lease and board ready for the next runner."""
+        async with self.session_factory() as session, session.begin():
+            await scan_leases.return_to_queue(session, self.scan, now=utcnow(), leases=self.leases)
+        log.info("scan_requeued", board_id=str(self.scan.board_id), scan_id=str(self.scan.scan_id))
 
     async def fail(self, message: str) -> ScanOutcome:
         """Record the failure on the scan and the board (one transaction)."""

@@ -47,7 +47,8 @@ class Dispatcher(ABC):
         """Begin accepting scans (and, where this process runs it, the schedule check)."""
 
     async def stop(self) -> None:  # noqa: B027
-        """Stop cleanly: no new scans, in-flight ones finished or recorded as interrupted."""
+        """Stop cleanly: no new scans; running ones finish within the grace period or are queued
+        again for the next runner."""
 
     @abstractmethod
     async def submit(self, scan: QueuedScan) -> None:
@@ -76,14 +77,14 @@ class EmbeddedDispatcher(Dispatcher):
         concurrency: int | None = None,
         schedule: bool = True,
         schedule_every_s: float = SCHEDULE_EVERY_S,
-        grace_s: float = 10.0,
+        grace_s: float | None = None,
         leases: LeasePolicy = LEASES,
     ) -> None:
         super().__init__(session_factory)
         self.concurrency = concurrency or settings.scan_concurrency
         self.schedule = schedule
         self.schedule_every_s = schedule_every_s
-        self.grace_s = grace_s
+        self.grace_s = settings.shutdown_grace_seconds if grace_s is None else grace_s
         self.leases = leases
         self._slots = asyncio.Semaphore(self.concurrency)
         self._runtime: ScanRuntime | None = None
@@ -112,7 +113,12 @@ class EmbeddedDispatcher(Dispatcher):
         log.info("embedded_runner_started", concurrency=self.concurrency, schedule=self.schedule)
 
     async def submit(self, scan: QueuedScan) -> None:
-        if self._stopping or self._runtime is None:
+        if self._stopping:
+            # Shutting down: the scan stays queued in the database and the next start runs it
+            # (`waiting_scans`), rather than being recorded as failed.
+            log.info("scan_left_queued", scan_id=str(scan.scan_id), reason="shutting down")
+            return
+        if self._runtime is None:
             raise RuntimeError("the embedded scan runner is not running")
         task = asyncio.create_task(self._run(scan), name=f"scan-{scan.scan_id}")
         self._scans.add(task)
@@ -132,12 +138,16 @@ class EmbeddedDispatcher(Dispatcher):
                 await self._scheduler
             self._scheduler = None
         if self._scans:
-            # A short grace period for scans about to finish; the rest are cancelled, which
-            # records them as interrupted (or leaves them queued, to resume on the next start).
+            # SHUTDOWN_GRACE_SECONDS for running scans to finish; the rest are cancelled, which
+            # queues them again (those still waiting for a slot never left the queue): the next
+            # start resumes them all.
+            log.info("embedded_runner_stopping", in_flight=self.in_flight, grace_s=self.grace_s)
             _, pending = await asyncio.wait(set(self._scans), timeout=self.grace_s)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+            if pending:
+                log.info("scans_left_for_next_start", count=len(pending))
         if self._runtime is not None:
             await self._runtime.aclose()
             self._runtime = None
@@ -154,6 +164,7 @@ class EmbeddedDispatcher(Dispatcher):
                     session_factory=self.session_factory,
                     context=self._runtime.context,
                     leases=self.leases,
+                    requeue_on_cancel=True,
                 )
             except Exception:
                 # run_scan records its own failures; this is the database itself failing.
@@ -180,6 +191,10 @@ class CeleryDispatcher(Dispatcher):
 
             celery = celery_app
         self.celery = celery
+
+    async def stop(self) -> None:
+        # The broker connections this process opened to publish (a worker's are Celery's own).
+        await asyncio.to_thread(self.celery.close)
 
     async def submit(self, scan: QueuedScan) -> None:
         from app.tasks.celery_app import SCAN_TASK

@@ -14,7 +14,7 @@ from app.config import settings
 from app.main import app
 from app.models import ScanRun
 from app.services import scans
-from app.services.scan_leases import INTERRUPTED, QueuedScan
+from app.services.scan_leases import QueuedScan
 from app.tasks.dispatch import CeleryDispatcher, EmbeddedDispatcher, create_dispatcher
 from tests.scrapers.local_server import LocalServer
 from tests.tasks.support import (
@@ -138,7 +138,7 @@ async def test_scans_never_exceed_the_concurrency_limit(
     assert greenhouse.max_in_flight == 1
 
 
-async def test_shutdown_records_an_unfinished_scan_as_interrupted(
+async def test_shutdown_queues_an_unfinished_scan_for_the_next_start(
     scratch: ScratchDatabase, greenhouse: LocalServer
 ) -> None:
     greenhouse.route("GET", JOBS_PATH, listing(1, hang=True))
@@ -146,20 +146,30 @@ async def test_shutdown_records_an_unfinished_scan_as_interrupted(
     await runner.start()
     async with api_on(scratch, runner) as client:
         board = await create_board(client)
-        await client.post(f"/api/boards/{board['id']}/scan")
+        requested = (await client.post(f"/api/boards/{board['id']}/scan")).json()
 
         async def scraping() -> bool:
             return bool(greenhouse.requests)
 
         await wait_until(scraping, "the scan to reach Greenhouse")
         await runner.stop()
-
         stopped = (await client.get(f"/api/boards/{board['id']}")).json()
         history = (await client.get(f"/api/boards/{board['id']}/scans")).json()["scans"]
 
+        greenhouse.route("GET", JOBS_PATH, listing(1))
+        restarted = EmbeddedDispatcher(scratch.sessions, schedule=False)
+        await restarted.start()
+        try:
+            resumed = await wait_for_scan(client, board["id"])
+        finally:
+            await restarted.stop()
+        after = (await client.get(f"/api/boards/{board['id']}/scans")).json()["scans"]
+
     assert runner.in_flight == 0
-    assert (stopped["last_scan_status"], stopped["last_scan_error"]) == ("error", INTERRUPTED)
-    assert (history[0]["status"], history[0]["error"]) == ("error", INTERRUPTED)
+    assert (stopped["last_scan_status"], stopped["last_scan_error"]) == ("queued", None)
+    assert [(scan["id"], scan["status"]) for scan in history] == [(requested["task_id"], "queued")]
+    assert resumed["last_scan_status"] == "success"
+    assert [(scan["id"], scan["status"]) for scan in after] == [(requested["task_id"], "success")]
 
 
 async def test_scans_queued_before_a_restart_run_on_start(
