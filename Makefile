@@ -5,7 +5,7 @@ VENV := $(BACKEND)/.venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench migrate clean system-deps install
+.PHONY: run test lint lint-deploy format bench migrate clean system-deps install
 
 system-deps:
 	@./scripts/system-deps.sh
@@ -31,8 +31,13 @@ migrate: $(STAMP)
 test: system-deps $(STAMP)
 	cd $(BACKEND) && .venv/bin/pytest
 
-lint: $(STAMP)
+lint: $(STAMP) lint-deploy
 	cd $(BACKEND) && .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy app tests
+
+# The container image and the compose stack, checked offline (no Docker engine needed).
+lint-deploy: $(STAMP)
+	$(BIN)/hadolint $(BACKEND)/Dockerfile
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 
 format: $(STAMP)
 	cd $(BACKEND) && .venv/bin/ruff format . && .venv/bin/ruff check --fix .
