@@ -14,24 +14,19 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import structlog
-from playwright.async_api import (
-    Browser,
-    BrowserContext,
-    Page,
-    Playwright,
-    Request,
-    Response,
-    async_playwright,
-)
-from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from app.config import settings
 from app.scrapers.base import FetchContext
 from app.scrapers.errors import BlockedUrl, FetchTimeout, PageNotFound, ScrapeError, UpstreamFailed
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext, Page, Playwright, Request, Response
+    from playwright.async_api import Error as PlaywrightError
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 # Looked for on PATH, in this order, when BROWSER_EXECUTABLE is not set.
 BROWSER_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -47,6 +42,9 @@ LAUNCH_ARGS = (
     "--disable-sync",
     "--no-first-run",
 )
+# Browser scans that hold a context at once; the rest wait. Each holds a renderer (~50-100 MB),
+# so this, not SCAN_CONCURRENCY, bounds the browser's memory when many HTTP scans run at once.
+MAX_OPEN_CONTEXTS = 2
 
 
 class BrowserUnavailable(ScrapeError):
@@ -55,6 +53,24 @@ class BrowserUnavailable(ScrapeError):
 
 class BrowserFailed(ScrapeError):
     """The browser broke while reading a page (crashed, or a page script wedged it)."""
+
+
+def playwright_error() -> type[PlaywrightError]:
+    """Playwright's base error, for `except` clauses (evaluated only once something is raised).
+
+    Playwright is imported when a browser is first needed, never at start-up: it would add
+    ~6 MB to a process (the API, say) that may never open a browser.
+    """
+    import playwright.async_api as api
+
+    return api.Error
+
+
+def playwright_timeout() -> type[PlaywrightTimeout]:
+    """Playwright's timeout error, imported on first use like `playwright_error`."""
+    import playwright.async_api as api
+
+    return api.TimeoutError
 
 
 def display(url: str) -> str:
@@ -78,13 +94,16 @@ class SharedBrowser:
         headless: bool | None = None,
         user_agent: str | None = None,
         close_timeout_s: float = 10.0,
+        max_contexts: int = MAX_OPEN_CONTEXTS,
     ) -> None:
         self.executable = executable
         self.headless = settings.playwright_headless if headless is None else headless
         self.user_agent = user_agent or settings.scraper_user_agent
         self.close_timeout_s = close_timeout_s
         self.launches = 0
+        self.max_contexts = max_contexts
         self._lock = asyncio.Lock()
+        self._turns: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -115,20 +134,33 @@ class SharedBrowser:
 
     @asynccontextmanager
     async def scan_context(self) -> AsyncIterator[BrowserContext]:
-        """A fresh context (cookies, storage, cache) for one scan, closed when the scan ends."""
-        try:
-            context = await (await self.browser()).new_context(user_agent=self.user_agent)
-        except PlaywrightError:
-            self._suspect = True  # the browser died between the check and its use: retry once
+        """A fresh context (cookies, storage, cache) for one scan, closed when the scan ends.
+
+        Waits its turn while `max_contexts` other scans hold one.
+        """
+        async with self._turn():
             try:
                 context = await (await self.browser()).new_context(user_agent=self.user_agent)
-            except PlaywrightError as exc:
-                raise BrowserFailed(f"Chromium could not open a context: {reason(exc)}") from None
-        context.set_default_timeout(settings.scraper_timeout_s * 1000)
-        try:
-            yield context
-        finally:
-            await self._close(context.close(), "context")
+            except playwright_error():
+                self._suspect = True  # the browser died between the check and its use: retry once
+                try:
+                    context = await (await self.browser()).new_context(user_agent=self.user_agent)
+                except playwright_error() as exc:
+                    raise BrowserFailed(
+                        f"Chromium could not open a context: {reason(exc)}"
+                    ) from None
+            context.set_default_timeout(settings.scraper_timeout_s * 1000)
+            try:
+                yield context
+            finally:
+                await self._close(context.close(), "context")
+
+    def _turn(self) -> asyncio.Semaphore:
+        """The semaphore scans take turns on, made per event loop (like Playwright's objects)."""
+        loop = asyncio.get_running_loop()
+        if self._turns is None or self._turns[0] is not loop:
+            self._turns = (loop, asyncio.Semaphore(self.max_contexts))
+        return self._turns[1]
 
     @asynccontextmanager
     async def open_tab(self) -> AsyncIterator[Tab]:
@@ -136,16 +168,16 @@ class SharedBrowser:
         async with self.scan_context() as context:
             try:
                 page = await context.new_page()
-            except PlaywrightError as exc:
+            except playwright_error() as exc:
                 raise BrowserFailed(f"Chromium could not open a page: {reason(exc)}") from None
             tab = Tab(page)
             try:
                 yield tab
-            except PlaywrightTimeout as exc:
+            except playwright_timeout() as exc:
                 raise FetchTimeout(
                     f"the page at {display(tab.url)} did not respond in time: {reason(exc)}"
                 ) from None
-            except PlaywrightError as exc:
+            except playwright_error() as exc:
                 raise BrowserFailed(
                     f"the browser failed while reading {display(tab.url)}: {reason(exc)}"
                 ) from None
@@ -164,6 +196,8 @@ class SharedBrowser:
                 "no Chromium found for browser-based scraping: install chromium "
                 "(apt install chromium) or set BROWSER_EXECUTABLE to its path"
             )
+        from playwright.async_api import async_playwright
+
         try:
             playwright = await async_playwright().start()
         except Exception as exc:  # the driver itself is missing or broken
@@ -172,7 +206,7 @@ class SharedBrowser:
             browser = await playwright.chromium.launch(
                 executable_path=executable, headless=self.headless, args=list(LAUNCH_ARGS)
             )
-        except PlaywrightError as exc:
+        except playwright_error() as exc:
             await self._close(playwright.stop(), "playwright")
             raise BrowserUnavailable(
                 f"Chromium at {executable} would not start ({reason(exc)}); install chromium "
@@ -269,12 +303,12 @@ class Tab:
         try:
             response = await self.page.goto(url, wait_until="load")
             status = response.status if response is not None else None
-        except PlaywrightTimeout:
+        except playwright_timeout():
             raise FetchTimeout(
                 f"{parts.netloc} did not finish loading {display(url)} within "
                 f"{settings.scraper_timeout_s:g} s"
             ) from None
-        except PlaywrightError as exc:
+        except playwright_error() as exc:
             # Chromium fails the navigation itself on an error status with an empty body.
             status = self._document_status
             if status is None or status < 400:
@@ -352,7 +386,7 @@ class Tab:
         request = response.request
         try:
             in_main_frame = request.frame == self.page.main_frame
-        except PlaywrightError:
+        except playwright_error():
             return  # a service worker's request has no frame
         if in_main_frame and request.is_navigation_request():
             self._document_status = response.status

@@ -20,12 +20,11 @@ from datetime import datetime
 from typing import Protocol
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from playwright.async_api import Error as PlaywrightError
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from app.scrapers.base import FetchContext, RawJob, Scraper, ScrapeRequest, ScrapeResult
 from app.scrapers.base import workplace_type as guess_workplace
-from app.scrapers.browser import Settle, Tab, browser_for, reason
+from app.scrapers.browser import Settle, Tab, browser_for, playwright_error, reason
 from app.scrapers.config import PaginationType, ScraperConfig
 from app.scrapers.dates import parse_date
 from app.scrapers.errors import (
@@ -250,7 +249,7 @@ class DomJobs:
     async def jobs(self) -> list[RawJob]:
         try:
             html = await self.tab.page.content()
-        except PlaywrightError:
+        except playwright_error():
             return []  # the page is navigating; the next poll reads the new one
         self.last = read_cards(html, page_url=self.tab.url, request=self.request, now=self.now)
         return self.last.jobs
@@ -301,7 +300,7 @@ async def browse(
                 await after_navigation()
         except PageNotFound:
             break  # asked past the last page
-        except (ScrapeError, PlaywrightError) as exc:
+        except (ScrapeError, playwright_error()) as exc:
             complete = False  # keep what the earlier pages gave
             warnings.append(f"page {pages + 1} could not be read: {reason(exc)}")
             break

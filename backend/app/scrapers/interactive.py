@@ -14,17 +14,21 @@ import asyncio
 import json
 from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Request, Response
-from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from app.config import settings
 from app.scrapers.base import FetchContext, RawJob, Scraper, ScrapeRequest, ScrapeResult
 from app.scrapers.base import workplace_type as guess_workplace
-from app.scrapers.browser import Settle, Tab, browser_for, display, reason
+from app.scrapers.browser import (
+    Settle,
+    Tab,
+    browser_for,
+    display,
+    playwright_error,
+    playwright_timeout,
+    reason,
+)
 from app.scrapers.config import ActionType, PreSearchAction, ScraperConfig
 from app.scrapers.dates import parse_date
 from app.scrapers.errors import BadConfig, BadResponse, ScrapeError
@@ -37,6 +41,9 @@ from app.scrapers.generic import (
 )
 from app.scrapers.salary import parse_salary, salary_from_description
 from app.scrapers.text import html_to_text, single_line
+
+if TYPE_CHECKING:
+    from playwright.async_api import Request, Response
 
 # Where APIs commonly put a posting date (there is no intercept key for it).
 _DATE_KEYS = (
@@ -99,7 +106,7 @@ async def run_actions(tab: Tab, actions: list[PreSearchAction]) -> None:
         timeout_ms = float(action.timeout or settings.scraper_timeout_s * 1000)
         try:
             await _run(tab, action, timeout_ms)
-        except PlaywrightTimeout:
+        except playwright_timeout():
             waited = f"{timeout_ms / 1000:g} s"
             why = (
                 f"no usable element matched within {waited}"
@@ -107,7 +114,7 @@ async def run_actions(tab: Tab, actions: list[PreSearchAction]) -> None:
                 else f"timed out after {waited}"
             )
             raise ActionFailed(index, action, why) from None
-        except PlaywrightError as exc:
+        except playwright_error() as exc:
             raise ActionFailed(index, action, reason(exc)) from None
 
 
@@ -225,7 +232,7 @@ class Interceptor:
         source = display(response.url)
         try:
             body: bytes | None = await response.body()
-        except PlaywrightError as exc:
+        except playwright_error() as exc:
             body, failure = None, f"could not read the response from {source}: {reason(exc)}"
         if self._acting and response.request in self._early:
             self.ignored += 1

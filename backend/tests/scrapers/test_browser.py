@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -49,6 +52,35 @@ async def test_scans_share_one_browser_and_leave_no_context_open(
     assert browser.open_contexts() == 0
     assert browser.launches == max(launches, 1)
     assert server.hits("/jobs")[0].headers["user-agent"] == settings.scraper_user_agent
+
+
+async def test_browser_scans_beyond_the_cap_wait_their_turn(
+    server: LocalServer, context: FetchContext
+) -> None:
+    require_service(find_browser() is not None, "Chromium")
+    server.route("GET", "/jobs", Reply(body=board(*numbered(2)), delay=0.3))
+    one_at_a_time = SharedBrowser(max_contexts=1)
+    scan = FetchContext(fetcher=context.fetcher, browser=one_at_a_time, clock=context.clock)
+    try:
+        results = await asyncio.gather(
+            *(GenericScraper().scrape(rendered(f"{server.url}/jobs"), scan) for _ in range(3))
+        )
+    finally:
+        await one_at_a_time.close()
+
+    assert [len(result.jobs) for result in results] == [2, 2, 2]
+    assert server.max_in_flight == 1  # each scan's page loaded once the previous one closed
+
+
+def test_the_api_starts_without_loading_playwright() -> None:
+    # Playwright costs the API process memory it only needs once a browser scan runs.
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, app.main; print('playwright' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "False"
 
 
 async def test_the_browser_starts_again_after_being_closed_or_crashing(
