@@ -144,11 +144,12 @@ def beat(ctx: typer.Context) -> None:
     from app.config import settings
     from app.tasks.celery_app import celery_app
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     celery_app.start(
         [
             "beat",
-            f"--schedule={settings.data_dir / 'celerybeat-schedule'}",
+            # In memory: the one entry runs every minute, so a restart loses nothing worth a
+            # schedule file, and a file torn by a kill would stop beat from starting again.
+            "--scheduler=celery.beat:Scheduler",
             f"--loglevel={settings.log_level}",
             *ctx.args,
         ]
