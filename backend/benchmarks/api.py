@@ -14,10 +14,11 @@ from sqlalchemy import text
 
 from app import migrations
 from app.database import build_engine
-from app.models import Application, ApplicationLog, Job, JobBoard
+from app.models import Application, ApplicationLog, JobBoard
 from benchmarks import data
 from benchmarks.harness import (
     Timing,
+    insert_jobs,
     insert_rows,
     print_table,
     scratch_database_url,
@@ -62,9 +63,7 @@ async def seed(url: str, job_count: int, application_count: int) -> dict[str, fl
                     job_ids.append(row["id"])
                     yield row
 
-            await insert_rows(
-                connection, Job, remember(data.jobs([b["id"] for b in boards], job_count))
-            )
+            await insert_jobs(connection, remember(data.jobs([b["id"] for b in boards], job_count)))
             apps, logs = data.applications(job_ids, application_count)
             await insert_rows(connection, Application, apps)
             await insert_rows(connection, ApplicationLog, logs)

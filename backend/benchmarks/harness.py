@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 from sqlalchemy import insert
 
+from app.models import Job, JobScore
+
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 WORK_DIR = BACKEND_DIR / ".bench"
 PG_SERVER_URL = os.environ.get(
@@ -74,6 +76,40 @@ async def insert_rows(
         await connection.execute(insert(model), chunk)
         count += len(chunk)
     return count
+
+
+JOBS = Job.metadata.tables["jobs"]
+SCORES = JobScore.metadata.tables["job_scores"]
+SCORE_FIELDS = ("match_score", "match_details")
+
+
+async def insert_jobs(connection: Any, rows: Iterable[dict[str, Any]], batch: int = 1000) -> int:
+    """Insert generated jobs (data.jobs rows, scores included) into jobs and job_scores."""
+
+    def split(rows: Iterable[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+        for row in rows:
+            job = {name: value for name, value in row.items() if name not in SCORE_FIELDS}
+            visible = not row.get("is_hidden") and row.get("closed_at") is None
+            score = {"job_id": row["id"], "visible": visible}
+            score.update((name, row[name]) for name in SCORE_FIELDS)
+            yield job, score
+
+    count = 0
+    pairs = list[tuple[dict[str, Any], dict[str, Any]]]()
+    for pair in split(rows):
+        pairs.append(pair)
+        if len(pairs) == batch:
+            count += await _insert_pairs(connection, pairs)
+            pairs = []
+    if pairs:
+        count += await _insert_pairs(connection, pairs)
+    return count
+
+
+async def _insert_pairs(connection: Any, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> int:
+    await connection.execute(insert(JOBS), [job_row for job_row, _ in pairs])
+    await connection.execute(insert(SCORES), [score_row for _, score_row in pairs])
+    return len(pairs)
 
 
 def free_port() -> int:

@@ -2,7 +2,7 @@
 
 from app.models.application import Application, ApplicationLog, ApplicationStatus, AppliedVia
 from app.models.board import JobBoard, ScanRun, ScanStatus
-from app.models.job import Job, WorkplaceType
+from app.models.job import Job, JobScore, WorkplaceType
 from app.models.profile import Education, UserProfile, WorkExperience
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "Education",
     "Job",
     "JobBoard",
+    "JobScore",
     "ScanRun",
     "ScanStatus",
     "UserProfile",

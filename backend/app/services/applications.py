@@ -16,7 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.errors import NotFound
-from app.models import Application, ApplicationLog, ApplicationStatus, Job, JobBoard
+from app.models import (
+    Application,
+    ApplicationLog,
+    ApplicationStatus,
+    Job,
+    JobBoard,
+    JobScore,
+)
 from app.models.base import utcnow
 from app.schemas.application import ApplicationCreate, ApplicationUpdate
 
@@ -45,8 +52,9 @@ def follow_up_due(now: datetime) -> ColumnElement[bool]:
 def _viewed() -> Select[Application, float, str]:
     # Outer joins: the score and board name are None once the listing is gone.
     return (
-        select(Application, Job.match_score, JobBoard.name)
+        select(Application, JobScore.match_score, JobBoard.name)
         .outerjoin(Job, Job.id == Application.job_id)
+        .outerjoin(JobScore, JobScore.job_id == Job.id)
         .outerjoin(JobBoard, JobBoard.id == Job.board_id)
         .options(selectinload(Application.logs))
         # A long-lived session (CLI, tasks) may hold a row whose job_id the database has since

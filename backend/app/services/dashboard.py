@@ -13,9 +13,17 @@ from sqlalchemy import ColumnElement, Select, TextClause, bindparam, exists, fun
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.models import Application, ApplicationLog, ApplicationStatus, Job, JobBoard, ScanStatus
+from app.models import (
+    Application,
+    ApplicationLog,
+    ApplicationStatus,
+    Job,
+    JobBoard,
+    JobScore,
+    ScanStatus,
+)
 from app.models.base import UTCDateTime, utcnow
-from app.models.job import VISIBLE
+from app.models.job import SCORED_VISIBLE, VISIBLE
 from app.schemas.application import (
     ActivityItem,
     BoardJobCount,
@@ -128,7 +136,7 @@ async def _counts(session: AsyncSession, now: datetime) -> _Counts:
         await session.execute(
             select(
                 count(Job, VISIBLE, Job.is_new == true()),
-                count(Job, VISIBLE, Job.match_score >= HIGH_MATCH_SCORE),
+                count(JobScore, SCORED_VISIBLE, JobScore.match_score >= HIGH_MATCH_SCORE),
                 count(Job, Job.first_seen_at >= now - timedelta(days=7)),
                 count(Application, follow_up_due(now)),
                 count(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from app.config import settings
-from app.models import Job
+from app.models import Job, JobScore
 from app.models.base import utcnow
 from app.services.event_bus import Batch, Event, EventBus, InProcessBus, encode_events, log
 from app.services.event_bus_redis import RedisBus, channel_for
@@ -121,8 +121,8 @@ async def new_job_events(
 ) -> list[Event]:
     """One `new_job` event per listing, in the order given (one query per 10,000 ids)."""
     query = select(
-        Job.id, Job.board_id, Job.title, Job.company, Job.location, Job.url, Job.match_score
-    )
+        Job.id, Job.board_id, Job.title, Job.company, Job.location, Job.url, JobScore.match_score
+    ).join(JobScore, JobScore.job_id == Job.id)
     rows: dict[uuid.UUID, dict[str, Any]] = {}
     async with session_factory() as session:
         for start in range(0, len(job_ids), NEW_JOBS_PER_QUERY):

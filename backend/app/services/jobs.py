@@ -15,11 +15,12 @@ from typing import Any, Literal, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Select, TextClause, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager
 
 from app.errors import InvalidInput, NotFound
-from app.models import Application, Job, JobBoard
+from app.models import Application, Job, JobBoard, JobScore
 from app.models.base import utcnow
-from app.models.job import VISIBLE
+from app.models.job import SCORED_VISIBLE, VISIBLE
 from app.services.search import (
     HitPlan,
     JobSearch,
@@ -87,8 +88,8 @@ _PROBE_ENTRY = 0.6  # walk one partial-index entry and test it against that set
 _SEEK_ENTRY = 100.0  # walk one partial-index entry and look it up in the FTS index
 # From this many hits on, walking the whole partial index beats fetching every hit.
 _COUNT_BY_PROBING_FROM = int(_PROBE_ENTRY * _VISIBLE_JOBS_GUESS / (_FETCH_HIT - _COLLECT_HIT))
-# A range over the whole score index; see _count_statement.
-_ANY_SCORE = Job.match_score >= float("-inf")
+# A range over the whole (created_at, id) partial index; see _count_statement.
+_ANY_CREATION = Job.created_at.is_not(None)
 
 
 def _hidden_mode(filters: JobFilters) -> bool | None:
@@ -111,10 +112,7 @@ def _conditions(filters: JobFilters) -> list[Condition]:
             conditions.append(Job.closed_at.is_(None))
     if filters.board_id is not None:
         conditions.append(Job.board_id == filters.board_id)
-    if filters.min_score is not None:
-        conditions.append(Job.match_score >= filters.min_score)
-    if filters.max_score is not None:
-        conditions.append(Job.match_score <= filters.max_score)
+    conditions.extend(_score_range(filters))
     if filters.location:
         pattern = filters.location.replace("\x00", "")
         escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -129,9 +127,24 @@ def _conditions(filters: JobFilters) -> list[Condition]:
     return conditions
 
 
+def _score_range(filters: JobFilters) -> list[Condition]:
+    conditions: list[Condition] = []
+    if filters.min_score is not None:
+        conditions.append(JobScore.match_score >= filters.min_score)
+    if filters.max_score is not None:
+        conditions.append(JobScore.match_score <= filters.max_score)
+    return conditions
+
+
+def _scored(filters: JobFilters) -> bool:
+    """Whether the filters name a score range (which lives in job_scores)."""
+    return filters.min_score is not None or filters.max_score is not None
+
+
 def _only_visibility(filters: JobFilters) -> bool:
     """Whether the filters are just "visible jobs" (plus search), so the visible-job partial
-    indexes can answer them without reading rows (score and posted ranges are in them too)."""
+    indexes can answer them without reading rows (score and posted ranges are in them too:
+    ix_job_scores_visible and ix_jobs_visible_posted)."""
     return (
         _hidden_mode(filters) is False
         and not filters.include_closed
@@ -146,21 +159,22 @@ def _page_plan(filters: JobFilters, sort: JobSort, hits: int, end: int) -> HitPl
     """The cheapest SQLite plan for one page (ending at row `end`) of a search's `hits`.
 
     "probe" and "seek" walk the sort's partial index in order, so they need filters the index
-    answers alone: visibility, and a range on the sort key itself.
+    answers alone: visibility, and a range on the sort key itself. The score index lives in
+    job_scores, so each score entry walked also fetches its job (for its rowid).
     """
-    score_range = filters.min_score is not None or filters.max_score is not None
     walkable = (
         _only_visibility(filters)
         and filters.posted_days is None
-        and (sort == "match_score" or (sort == "created_at" and not score_range))
+        and (sort == "match_score" or (sort == "created_at" and not _scored(filters)))
     )
     if not walkable:
         return "fetch"
     walked = end * _VISIBLE_JOBS_GUESS / max(hits, 1)  # index entries visited to fill the page
+    per_entry = _FETCH_HIT if sort == "match_score" else 0.0
     costs: dict[HitPlan, float] = {
         "fetch": _FETCH_HIT * hits,
-        "probe": _COLLECT_HIT * hits + _PROBE_ENTRY * walked,
-        "seek": _SEEK_ENTRY * walked,
+        "probe": _COLLECT_HIT * hits + (_PROBE_ENTRY + per_entry) * walked,
+        "seek": (_SEEK_ENTRY + per_entry) * walked,
     }
     return min(costs, key=costs.__getitem__)
 
@@ -183,7 +197,8 @@ def _order(statement: JobsSelect, sort: JobSort, order: SortOrder) -> JobsSelect
     elif sort == "company":
         statement = statement.order_by(by(func.lower(Job.company)))
     elif sort == "match_score":
-        statement = statement.order_by(by(Job.match_score))
+        # (match_score, job_id): the order of ix_job_scores_visible, ties broken by job id.
+        return statement.order_by(by(JobScore.match_score), by(JobScore.job_id))
     else:
         statement = statement.order_by(by(Job.created_at))
     # Ties broken by id, so paging never repeats or skips a job.
@@ -197,9 +212,19 @@ def _count_statement(
     *,
     sqlite: bool,
 ) -> Select[int]:
-    def count(*extra: Condition) -> Select[int]:
-        return select(func.count()).select_from(Job).where(*conditions, *extra)
+    scored = _scored(filters)
 
+    def count(*extra: Condition) -> Select[int]:
+        counted = select(func.count()).select_from(Job)
+        if scored:
+            counted = counted.join(JobScore, JobScore.job_id == Job.id)
+        return counted.where(*conditions, *extra)
+
+    if search is None and scored and _only_visibility(filters) and filters.posted_days is None:
+        # A score range over visible jobs: ix_job_scores_visible alone answers it.
+        return (
+            select(func.count()).select_from(JobScore).where(SCORED_VISIBLE, *_score_range(filters))
+        )
     if isinstance(search, PostgresSearch) and not search.query.ranks:
         # All but the excluded: two counts the indexes answer, where NOT (tsv @@ q) alone
         # would test every row's tsvector (a second or so at 100k jobs).
@@ -209,15 +234,17 @@ def _count_statement(
     if not isinstance(search, SqliteSearch):
         # The planner answers a visibility count from the covering ix_jobs_visible_new alone.
         return count()
-    ranged = any(f is not None for f in (filters.min_score, filters.max_score, filters.posted_days))
-    if search.query.ranks and not ranged:
+    if search.query.ranks and not scored and filters.posted_days is None:
         # The FTS index knows which jobs are visible: no job or partial index is read.
         return search.count_visible()
+    if scored:
+        # Scores live in job_scores: each hit is fetched and joined to its score.
+        return count(search.condition("fetch"))
     # Other SQLite search counts should only read the small partial indexes. With ANALYZE
     # statistics its planner prefers scanning the wide jobs table to walking a partial index,
     # unless a range on the index's key leads it there; with no range filter, one over the
-    # whole score index (_ANY_SCORE) does.
-    index_hint = () if ranged else (_ANY_SCORE,)
+    # whole (created_at, id) index (_ANY_CREATION) does.
+    index_hint = () if filters.posted_days is not None else (_ANY_CREATION,)
     probe = count(*index_hint, search.condition("probe"))
     if not search.query.ranks:
         return probe  # exclusion-only: there are no hits to fetch
@@ -270,8 +297,15 @@ async def list_jobs(
             return JobPage([], total, page, page_size)
 
     statement = (
-        select(Job, JobBoard.name).join(JobBoard, JobBoard.id == Job.board_id).where(*conditions)
+        select(Job, JobBoard.name)
+        .join(JobBoard, JobBoard.id == Job.board_id)
+        .join(JobScore, JobScore.job_id == Job.id)
+        .options(contains_eager(Job.score))
+        .where(*conditions)
     )
+    if sort == "match_score" and _only_visibility(filters):
+        # Lets the planners walk ix_job_scores_visible (mirrors VISIBLE, which stays too).
+        statement = statement.where(SCORED_VISIBLE)
     if sort == "relevance" and search is not None:
         statement = search.ranked(statement, descending=order == "desc")
     elif isinstance(search, SqliteSearch):

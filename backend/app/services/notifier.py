@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import contains_eager
 
 from app.config import settings
 from app.errors import ServiceUnavailable, UpstreamError
-from app.models import Job, JobBoard, ScanRun, ScanStatus, UserProfile
+from app.models import Job, JobBoard, JobScore, ScanRun, ScanStatus, UserProfile
 from app.models.base import utcnow
 from app.services.mail_transport import (
     Email,
@@ -188,9 +189,14 @@ async def _qualifying_jobs(session: AsyncSession, job_ids: Sequence[Any]) -> lis
     jobs: list[Job] = []
     # Chunked: a big first scan of a new board may list thousands of ids.
     for start in range(0, len(job_ids), 500):
-        query = select(Job).where(
-            Job.id.in_(job_ids[start : start + 500]),
-            Job.match_score >= settings.notify_min_score,
+        query = (
+            select(Job)
+            .join(JobScore, JobScore.job_id == Job.id)
+            .options(contains_eager(Job.score))
+            .where(
+                Job.id.in_(job_ids[start : start + 500]),
+                JobScore.match_score >= settings.notify_min_score,
+            )
         )
         jobs.extend((await session.scalars(query)).all())
     return sorted(jobs, key=lambda job: (-job.match_score, job.title.lower()))

@@ -18,7 +18,17 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
-from sqlalchemy import ColumnElement, Table, delete, event, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    FromClause,
+    Table,
+    delete,
+    event,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
@@ -31,6 +41,7 @@ from app.models import (
     Education,
     Job,
     JobBoard,
+    JobScore,
     UserProfile,
     WorkExperience,
 )
@@ -67,6 +78,9 @@ _EDUCATION_TABLE: Table = Education.__table__  # type: ignore[assignment]
 _EXPERIENCE_TABLE: Table = WorkExperience.__table__  # type: ignore[assignment]
 _BOARD_TABLE: Table = JobBoard.__table__  # type: ignore[assignment]
 _JOB_TABLE: Table = Job.__table__  # type: ignore[assignment]
+_SCORE_TABLE: Table = JobScore.__table__  # type: ignore[assignment]
+# A job record's fields kept in job_scores rather than jobs.
+_SCORE_FIELDS = ("match_score", "match_details")
 _APPLICATION_TABLE: Table = Application.__table__  # type: ignore[assignment]
 _LOG_TABLE: Table = ApplicationLog.__table__  # type: ignore[assignment]
 
@@ -95,7 +109,7 @@ async def export_document(session: AsyncSession) -> ExportFile:
         "exported_at": exported_at,
         "profile": await _export_profile(session),
         "boards": await _rows(session, _BOARD_TABLE, BoardRecord, "created_at"),
-        "jobs": await _rows(session, _JOB_TABLE, JobRecord, "created_at"),
+        "jobs": await _rows(session, _JOB_TABLE, JobRecord, "created_at", scores=True),
         "applications": applications,
     }
     return ExportFile(
@@ -109,10 +123,18 @@ async def _rows(
     record: type[BaseModel],
     order_by: str,
     *where: ColumnElement[bool],
+    scores: bool = False,
 ) -> list[dict[str, Any]]:
-    """The columns `record` carries, as plain dicts: no ORM objects for large tables."""
+    """The columns `record` carries, as plain dicts: no ORM objects for large tables. With
+    `scores`, the rows are jobs and their score fields come from job_scores."""
     columns = [table.c[name] for name in record.model_fields if name in table.c]
-    statement = select(*columns).where(*where).order_by(table.c[order_by], table.c.id)
+    source: FromClause = table
+    if scores:
+        columns += [_SCORE_TABLE.c[name] for name in _SCORE_FIELDS]
+        source = table.join(_SCORE_TABLE, _SCORE_TABLE.c.job_id == table.c.id)
+    statement = (
+        select(*columns).select_from(source).where(*where).order_by(table.c[order_by], table.c.id)
+    )
     result = await session.execute(statement)
     return [dict(row) for row in result.mappings()]
 
@@ -291,8 +313,22 @@ async def import_document(session: AsyncSession, document: ExportDocument) -> Im
             for board in document.boards
         ),
     )
+    imported = [job for job in document.jobs if job.id not in merged]
     jobs = await _upsert(
-        session, _JOB_TABLE, (job.model_dump() for job in document.jobs if job.id not in merged)
+        session, _JOB_TABLE, (job.model_dump(exclude=set(_SCORE_FIELDS)) for job in imported)
+    )
+    await _upsert(
+        session,
+        _SCORE_TABLE,
+        (
+            {
+                "job_id": job.id,
+                **job.model_dump(include=set(_SCORE_FIELDS)),
+                "visible": not job.is_hidden and job.closed_at is None,
+            }
+            for job in imported
+        ),
+        key="job_id",
     )
     applications = await _upsert(
         session,
@@ -323,16 +359,18 @@ async def import_document(session: AsyncSession, document: ExportDocument) -> Im
     )
 
 
-async def _upsert(session: AsyncSession, table: Table, rows: Iterable[dict[str, Any]]) -> int:
-    """Insert `rows`, updating every column of those whose id is already stored."""
+async def _upsert(
+    session: AsyncSession, table: Table, rows: Iterable[dict[str, Any]], key: str = "id"
+) -> int:
+    """Insert `rows`, updating every column of those whose `key` is already stored."""
     dialect = session.get_bind().dialect.name
     make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     written = 0
     for batch in _batched(rows):
         statement = make_insert(table)
-        names = [name for name in batch[0] if name != "id"]
+        names = [name for name in batch[0] if name != key]
         statement = statement.on_conflict_do_update(
-            index_elements=[table.c.id],
+            index_elements=[table.c[key]],
             set_={name: statement.excluded[name] for name in names},
             # Rows already as in the document are left alone: a repeated import rewrites
             # (and re-indexes for search) only what changed.

@@ -32,12 +32,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Job, JobBoard, UserProfile
+from app.models import Job, JobBoard, JobScore, UserProfile
 from app.services.keywords import KeywordFinder
 from app.services.matcher import Matcher, Preferences
 from app.services.profile import get_profile
 
 JOBS = Job.metadata.tables["jobs"]
+SCORES = JobScore.metadata.tables["job_scores"]
+# Open jobs with their scores.
+SCORED_JOBS = SCORES.join(JOBS, JOBS.c.id == SCORES.c.job_id)
 # Jobs read (and written back) per statement: large enough to amortise each statement, small
 # enough that the descriptions a chunk needs read stay a few MB.
 RESCORE_CHUNK = 20_000
@@ -46,14 +49,14 @@ _OUTCOMES_KEPT = 10_000
 
 # One statement writes a chunk's new scores, given as one JSON array of [key, score, details]:
 # no per-row parameters to bind, and `updated_at` stays (a new score is not a change to the
-# listing). Neither touches title, company or description, so no full-text trigger fires.
+# listing). Only the narrow job_scores rows are written; the jobs table is left alone.
 _WRITE = {
-    "sqlite": """UPDATE jobs SET match_score = c.value ->> 1, match_details = c.value -> 2
-        FROM json_each(:changes) AS c WHERE jobs.rowid = c.value ->> 0""",
-    "postgresql": """UPDATE jobs SET match_score = CAST(c.value ->> 1 AS float8),
+    "sqlite": """UPDATE job_scores SET match_score = c.value ->> 1, match_details = c.value -> 2
+        FROM json_each(:changes) AS c WHERE job_scores.rowid = c.value ->> 0""",
+    "postgresql": """UPDATE job_scores SET match_score = CAST(c.value ->> 1 AS float8),
         match_details = CAST(c.value -> 2 AS jsonb)
         FROM json_array_elements(CAST(:changes AS json)) AS c(value)
-        WHERE jobs.id = CAST(c.value ->> 0 AS uuid)""",
+        WHERE job_scores.job_id = CAST(c.value ->> 0 AS uuid)""",
 }
 
 
@@ -105,9 +108,12 @@ async def rescore_open_jobs(session: AsyncSession) -> int:
     profile = await get_profile(session)
     dialect = session.get_bind().dialect.name
     sqlite = dialect == "sqlite"
-    # SQLite pages by rowid: the table's storage order, so reading is sequential and a write
-    # finds its row without a second index. PostgreSQL pages by primary key.
-    key: ColumnElement[Any] = literal_column("jobs.rowid", Integer) if sqlite else JOBS.c.id
+    # SQLite pages by job_scores' rowid: the table's storage order (also about the jobs'), so
+    # reading is sequential and a write finds its row without a second index. PostgreSQL pages
+    # by primary key.
+    key: ColumnElement[Any] = (
+        literal_column("job_scores.rowid", Integer) if sqlite else SCORES.c.job_id
+    )
     # Board ids as stored (SQLite: hex text), skipping a UUID round trip per row.
     as_stored = String if sqlite else Uuid
     boards = await session.execute(
@@ -122,9 +128,10 @@ async def rescore_open_jobs(session: AsyncSession) -> int:
             JOBS.c.title,
             JOBS.c.location,
             JOBS.c.workplace_type,
-            JOBS.c.match_score,
-            cast(JOBS.c.match_details, Text),
+            SCORES.c.match_score,
+            cast(SCORES.c.match_details, Text),
         )
+        .select_from(SCORED_JOBS)
         .where(JOBS.c.closed_at.is_(None))
         .order_by(key)
         .limit(RESCORE_CHUNK)
@@ -191,11 +198,15 @@ class _Rescorer:
             return
         descriptions: dict[Any, str] = {}
         wanted = frozenset().union(*(job.wanted for job in searching.values()))
-        query = select(self.key, JOBS.c.description).where(
-            JOBS.c.closed_at.is_(None),
-            self.key >= first,
-            self.key <= last,
-            self._may_hold(wanted),
+        query = (
+            select(self.key, JOBS.c.description)
+            .select_from(SCORED_JOBS)
+            .where(
+                JOBS.c.closed_at.is_(None),
+                self.key >= first,
+                self.key <= last,
+                self._may_hold(wanted),
+            )
         )
         for row_key, description in await self.session.execute(query):
             if row_key in searching:

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Result, String, any_, bindparam, literal, select, update
+from sqlalchemy import CursorResult, String, any_, bindparam, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Job, JobBoard
+from app.models import Job, JobBoard, JobScore
 from app.models.base import utcnow
 from app.scrapers.base import RawJob
 from app.services.keywords import KeywordFinder
@@ -29,8 +29,10 @@ from app.services.listing_identity import CONTENT_FIELDS, ListingIdentity, conte
 from app.services.matcher import Matcher
 from app.services.profile import get_profile
 from app.services.rescoring import abandon, board_matcher
+from app.services.search_vectors import JOBS_WITH_VECTOR, VectorSource, vector_source
 
 JOBS = Job.metadata.tables["jobs"]
+SCORES = JobScore.metadata.tables["job_scores"]
 # Rows per statement. SQLite builds before 3.32 allow 999 bound values per statement;
 # PostgreSQL takes a scan's keys as one array parameter.
 CHUNK = {"sqlite": 900, "postgresql": 20_000}
@@ -119,7 +121,7 @@ async def store_listings(
     if conflicts:  # inserted by another scan since we looked: known listings after all
         stored.update(await storer.load({key: seen[key] for key in conflicts}))
 
-    rewrites: list[dict[str, Any]] = []
+    rewrites: list[tuple[dict[str, Any], dict[str, Any]]] = []
     unchanged: list[str] = []
     backfills: list[dict[str, Any]] = []
     for key, row in stored.items():
@@ -225,23 +227,25 @@ class _Storer:
             "department": _fit(listing.department, "department"),
         }
 
-    def _scored_values(self, seen: _Seen) -> dict[str, Any]:
+    def _scored_values(self, seen: _Seen) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The listing's job columns, and its score columns."""
         assert self.matcher is not None
         values = self._values(seen)
         result = self.matcher.score(
             values["title"], values["description"], values["location"], values["workplace_type"]
         )
-        values.update(
-            match_score=result.score,
-            match_details=result.details,
-            dedup_hash=seen.dedup_hash,
-            content_hash=seen.content_hash,
-        )
-        return values
+        values.update(dedup_hash=seen.dedup_hash, content_hash=seen.content_hash)
+        return values, {"match_score": result.score, "match_details": result.details}
 
     async def insert(self, listings: list[_Seen]) -> tuple[list[uuid.UUID], list[str]]:
         """Insert new listings, skipping any whose dedup_hash is stored by now; return the ids
         inserted (in order) and the dedup hashes skipped."""
+        async with vector_source(self.session, len(listings)) as source:
+            return await self._insert(listings, source)
+
+    async def _insert(
+        self, listings: list[_Seen], source: VectorSource | None
+    ) -> tuple[list[uuid.UUID], list[str]]:
         shared = {
             "board_id": self.board.id,
             "first_seen_at": self.now,
@@ -251,38 +255,62 @@ class _Storer:
             "is_new": True,
             "is_hidden": False,
         }
+        table = JOBS if source is None else JOBS_WITH_VECTOR
         statement = (
-            self.make_insert(JOBS)
+            self.make_insert(table)
             .values({name: self._as_stored(name, value) for name, value in shared.items()})
-            .on_conflict_do_nothing(index_elements=[JOBS.c.dedup_hash])
-            .returning(JOBS.c.dedup_hash)
+            .on_conflict_do_nothing(index_elements=[table.c.dedup_hash])
+            .returning(table.c.dedup_hash)
         )
         ids = {seen.dedup_hash: uuid.uuid4() for seen in listings}
         inserted: set[str] = set()
-        writing: asyncio.Future[Result[Any]] | None = None
+        writing: asyncio.Future[list[str]] | None = None
+        vectoring: asyncio.Future[list[str]] | None = None
         try:
             for chunk in _chunks(listings, INSERT_CHUNK):
                 # Normalise and score this chunk while the database stores the previous one
-                # (SQLite works in its own thread, PostgreSQL in its own process).
-                rows = [
-                    {
-                        **self._scored_values(seen),
-                        "id": ids[seen.dedup_hash],
-                        "posted_date": seen.posted_date,
-                    }
-                    for seen in chunk
-                ]
+                # (SQLite works in its own thread, PostgreSQL in its own process) and, with a
+                # vector source, parses this one's text on its other connection.
+                rows: list[dict[str, Any]] = []
+                scores: dict[str, dict[str, Any]] = {}
+                for seen in chunk:
+                    values, score = self._scored_values(seen)
+                    job_id = ids[seen.dedup_hash]
+                    rows.append({**values, "id": job_id, "posted_date": seen.posted_date})
+                    # New listings are neither hidden nor closed: their scores are visible.
+                    scores[seen.dedup_hash] = {**score, "job_id": job_id, "visible": True}
+                if vectoring is not None:
+                    await vectoring  # the source's connection is free again
+                vectoring = asyncio.ensure_future(source.vectors(rows)) if source else None
                 if writing is not None:
-                    inserted.update((await writing).scalars())
-                writing = asyncio.ensure_future(self.session.execute(statement, rows))
+                    inserted.update(await writing)
+                writing = asyncio.ensure_future(self._write_new(statement, rows, scores, vectoring))
                 await asyncio.sleep(0)  # let the write reach the database before scoring on
             if writing is not None:
-                inserted.update((await writing).scalars())
+                inserted.update(await writing)
         except BaseException:
+            await abandon(vectoring)
             await abandon(writing)
             raise
         new_ids = [job_id for key, job_id in ids.items() if key in inserted]
         return new_ids, [key for key in ids if key not in inserted]
+
+    async def _write_new(
+        self,
+        statement: Any,
+        rows: list[dict[str, Any]],
+        scores: dict[str, dict[str, Any]],
+        vectors: asyncio.Future[list[str]] | None,
+    ) -> list[str]:
+        """Insert one chunk of new jobs (with their search vectors, once computed, if a source
+        computes them), then the scores of those inserted; return their keys."""
+        if vectors is not None:
+            for row, vector in zip(rows, await vectors, strict=True):
+                row["description_tsv"] = vector
+        inserted = list((await self.session.execute(statement, rows)).scalars())
+        if inserted:
+            await self.session.execute(insert(SCORES), [scores[key] for key in inserted])
+        return inserted
 
     def _as_stored(self, column: str, value: Any) -> Any:
         """A value every new row shares. For SQLite it is converted to what the column stores
@@ -294,21 +322,26 @@ class _Storer:
         convert = JOBS.c[column].type.dialect_impl(dialect).bind_processor(dialect)
         return literal(convert(value) if convert else value)
 
-    def rewrite_values(self, row: _Stored, seen: _Seen) -> dict[str, Any]:
-        values = self._scored_values(seen)
+    def rewrite_values(self, row: _Stored, seen: _Seen) -> tuple[dict[str, Any], dict[str, Any]]:
+        values, score = self._scored_values(seen)
         values["_key"] = values.pop("dedup_hash")
         values["posted_date"] = _earliest(row.posted_date, seen.posted_date)
-        return values
+        score["_key"] = values["_key"]
+        return values, score
 
-    async def rewrite(self, rows: list[dict[str, Any]]) -> None:
-        """Write changed (or reopened) listings back, one executemany per chunk."""
+    async def rewrite(self, rewrites: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        """Write changed (or reopened) listings and their new scores back, one executemany per
+        chunk each."""
         statement = (
             update(JOBS)
             .where(JOBS.c.dedup_hash == bindparam("_key"))
             .values(last_seen_at=self.now, closed_at=None, updated_at=self.now)
         )
-        for chunk in _chunks(rows, self.chunk):
-            await self.session.execute(statement, chunk)
+        job_id = select(JOBS.c.id).where(JOBS.c.dedup_hash == bindparam("_key"))
+        rescore = update(SCORES).where(SCORES.c.job_id == job_id.scalar_subquery())
+        for chunk in _chunks(rewrites, self.chunk):
+            await self.session.execute(statement, [values for values, _ in chunk])
+            await self.session.execute(rescore, [score for _, score in chunk])
 
     async def touch(self, keys: list[str], backfills: list[dict[str, Any]]) -> None:
         """Mark listings seen now (unchanged, or outside the filters but still on the source);

@@ -510,6 +510,41 @@ async def test_hiding_closing_and_reopening_a_job_changes_search_results_at_once
     assert await found() == both
 
 
+async def test_score_lists_follow_hiding_closing_and_reopening_at_once(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # Score-sorted pages and score counts are answered from the scores' own index, which
+    # mirrors each job's visibility: it must follow every change to it.
+    board = await make_board(session)
+    job = await make_job(session, board, title="Best", match_score=90)
+    await make_job(session, board, title="Good", match_score=70)
+    await make_job(session, board, title="Weak", match_score=20)
+    await make_job(session, board, title="Born hidden", match_score=95, is_hidden=True)
+    await make_job(session, board, title="Born closed", match_score=99, closed_at=T0)
+
+    async def ranked(**params: Any) -> tuple[list[str], int]:
+        body = await listed(client, sort_by="match_score", **params)
+        return [item["title"] for item in body["jobs"]], body["total"]
+
+    assert await ranked() == (["Best", "Good", "Weak"], 3)
+    assert await ranked(min_score=60) == (["Best", "Good"], 2)
+    await client.patch(f"/api/jobs/{job.id}/hide", json={"is_hidden": True})
+    assert await ranked(min_score=60) == (["Good"], 1)
+    assert await ranked(min_score=60, is_hidden="true") == (["Born hidden", "Best"], 2)
+    await client.patch(f"/api/jobs/{job.id}/hide", json={"is_hidden": False})
+    assert await ranked(min_score=60) == (["Best", "Good"], 2)
+
+    job.closed_at = T0
+    await session.commit()
+    assert await ranked(min_score=60) == (["Good"], 1)
+    assert await ranked(min_score=60, include_closed="true") == (["Born closed", "Best", "Good"], 3)
+    job.closed_at = None
+    await session.commit()
+    assert await ranked(min_score=60) == (["Best", "Good"], 2)
+    dashboard = (await client.get("/api/applications/dashboard")).json()
+    assert dashboard["high_match_jobs"] == 2
+
+
 @pytest.mark.parametrize("search", ["invisible", "state:invisible", "visible"])
 async def test_words_about_visibility_find_only_jobs_that_contain_them(
     client: httpx.AsyncClient, session: AsyncSession, search: str

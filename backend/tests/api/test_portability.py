@@ -24,6 +24,7 @@ from app.models import (
     Education,
     Job,
     JobBoard,
+    JobScore,
     UserProfile,
     WorkExperience,
 )
@@ -119,7 +120,9 @@ async def test_export_holds_every_column(client: httpx.AsyncClient, session: Asy
     ExportDocument.model_validate(document)
     # Every column of every table the person owns, so nothing is lost on the way back.
     assert set(document["boards"][0]) == set(JobBoard.__table__.c.keys())
-    assert set(document["jobs"][0]) == set(Job.__table__.c.keys())
+    # A job's score lives in job_scores (its key, job_id, and the derived `visible` aside).
+    score_columns = set(JobScore.__table__.c.keys()) - {"job_id", "visible"}
+    assert set(document["jobs"][0]) == {*Job.__table__.c.keys(), *score_columns}
     application = document["applications"][0]
     assert set(application) == {*Application.__table__.c.keys(), "logs"}
     assert set(application["logs"][0]) == set(ApplicationLog.__table__.c.keys())

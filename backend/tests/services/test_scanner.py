@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.database import engine
 from app.models import Job, JobBoard
 from app.scrapers.base import RawJob
-from app.services import scanner
+from app.services import scanner, search_vectors
+from app.services.jobs import JobFilters, list_jobs
 from app.services.listing_identity import ListingIdentity
 from app.services.matcher import Matcher
 from app.services.scanner import StoreOutcome, store_listings
@@ -369,12 +370,16 @@ async def test_statements_do_not_grow_with_the_number_of_listings(
     assert await session.scalar(select(func.count()).select_from(Job)) == 505
 
 
+@pytest.mark.parametrize("vectors_beside", [False, True])
 async def test_a_scan_failing_midway_leaves_nothing_half_stored(
-    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch, vectors_beside: bool
 ) -> None:
-    """Scoring fails after some rows went to the database: the caller's rollback undoes all."""
+    """Scoring fails after some rows went to the database: the caller's rollback undoes all
+    (also while search vectors are being computed on a second connection, on PostgreSQL)."""
     board = await make_board(session)
     monkeypatch.setattr(scanner, "INSERT_CHUNK", 2)
+    if vectors_beside:
+        monkeypatch.setattr(search_vectors, "MIN_LISTINGS", 1)
     real_score = Matcher.score
     scored = 0
 
@@ -391,6 +396,36 @@ async def test_a_scan_failing_midway_leaves_nothing_half_stored(
             await store_listings(session, board, [listing(n) for n in range(8)], complete=True)
 
     assert await jobs_of(session, board) == []
+
+
+async def test_a_large_scan_is_searchable_as_if_each_job_were_indexed_alone(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Large scans have their search vectors computed beside the insert on PostgreSQL (small
+    # chunks and threshold here): each vector is the one the database computes for the row.
+    monkeypatch.setattr(scanner, "INSERT_CHUNK", 2)
+    monkeypatch.setattr(search_vectors, "MIN_LISTINGS", 1)
+    board = await make_board(session)
+    listings = [listing(n, description=f"Run C++ services, batch {n}.") for n in range(5)]
+    listings.append(listing(9, title="Gardener", company="Flora", description="Trees."))
+
+    with counted_statements() as statements:
+        outcome = await store_listings(session, board, listings, complete=True, now=T0)
+
+    assert outcome.new == 6
+    total = (await list_jobs(session, JobFilters(search="c++ services"))).total
+    assert total == 5
+    assert (await list_jobs(session, JobFilters(search="gardener flora"))).total == 1
+    if session.get_bind().dialect.name == "postgresql":
+        computed_beside = [sql for sql in statements if "jobs_search_vector(t, c, d)" in sql]
+        assert len(computed_beside) == 3  # one per chunk
+        differing = await session.scalar(
+            text(
+                "SELECT count(*) FROM jobs WHERE description_tsv IS DISTINCT FROM"
+                " jobs_search_vector(title, company, description)"
+            )
+        )
+        assert differing == 0
 
 
 async def test_a_posted_date_without_a_timezone_is_taken_as_utc(session: AsyncSession) -> None:

@@ -1,0 +1,82 @@
+"""Search vectors of new jobs, computed on a second connection beside the insert (PostgreSQL).
+
+Parsing descriptions into tsvectors is most of the database's work when a scan stores new
+listings (~0.25 ms per 2 KB description). Left to the insert trigger, it runs in the scan's own
+connection, one row after another, while the database's other cores idle. For scans with many
+new listings the scanner asks `VectorSource` for each chunk's vectors (the same
+`jobs_search_vector` the trigger uses, migration 005) on a connection of its own, so that one
+chunk is parsed while the previous one is inserted, and inserts them with the rows.
+
+The vectors are a pure function of the text: the second connection needs no transaction and
+sees nothing of the scan's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import Column, MetaData, Table, Text, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from app.models import Job
+
+JOBS = Job.metadata.tables["jobs"]
+# The jobs table as PostgreSQL has it, with the vector column the model leaves out (SQLite has
+# none): only for inserts that bring their vectors.
+JOBS_WITH_VECTOR = Table(
+    "jobs",
+    MetaData(),
+    *(column._copy() for column in JOBS.columns),
+    Column("description_tsv", TSVECTOR),
+)
+# Parallel computing pays from this many new listings on (below, the trigger does it).
+MIN_LISTINGS = 2_000
+
+_VECTORS = text(
+    """SELECT jobs_search_vector(t, c, d)::text
+    FROM unnest(:titles, :companies, :descriptions) WITH ORDINALITY AS u(t, c, d, n)
+    ORDER BY n"""
+).bindparams(
+    bindparam("titles", type_=ARRAY(Text)),
+    bindparam("companies", type_=ARRAY(Text)),
+    bindparam("descriptions", type_=ARRAY(Text)),
+)
+
+
+class VectorSource:
+    """Computes search vectors for rows of job values on its own connection."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def vectors(self, rows: Sequence[dict[str, Any]]) -> list[str]:
+        """Each row's vector (from its title, company and description), in order, as text."""
+        result = await self.connection.execute(
+            _VECTORS,
+            {
+                "titles": [row["title"] for row in rows],
+                "companies": [row["company"] for row in rows],
+                "descriptions": [row["description"] for row in rows],
+            },
+        )
+        return list(result.scalars())
+
+
+@asynccontextmanager
+async def vector_source(session: AsyncSession, listings: int) -> AsyncIterator[VectorSource | None]:
+    """A VectorSource for storing `listings` new listings through `session`, or None where the
+    insert trigger should compute vectors itself (SQLite, or too few listings to pay)."""
+    bind = session.bind
+    engine = bind.engine if isinstance(bind, AsyncConnection) else bind
+    if (
+        not isinstance(engine, AsyncEngine)
+        or engine.dialect.name != "postgresql"
+        or listings < MIN_LISTINGS
+    ):
+        yield None
+        return
+    async with engine.connect() as connection:
+        yield VectorSource(await connection.execution_options(isolation_level="AUTOCOMMIT"))
