@@ -104,30 +104,33 @@ class Took:
         return f"{self.client_s:.2f}"
 
 
-def _server_cpu_s(session: AsyncSession) -> float:
-    """CPU seconds used so far by the PostgreSQL server processes on this machine (0 for
+def _server_cpu(session: AsyncSession) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL server process on this machine (none for
     SQLite): the scan's own backend and the one computing search vectors beside it."""
     if session.get_bind().dialect.name != "postgresql":
-        return 0.0
-    total = 0.0
+        return {}
+    used: dict[int, float] = {}
     for process in psutil.process_iter(["name"]):
         if process.info["name"] == "postgres":
             try:
-                total += sum(process.cpu_times()[:2])
+                used[process.pid] = sum(process.cpu_times()[:2])
             except psutil.Error:
                 continue  # ended meanwhile
-    return total
+    return used
 
 
 @asynccontextmanager
 async def timed(session: AsyncSession) -> AsyncIterator[Took]:
     took = Took()
-    server_before = _server_cpu_s(session)
+    server_before = _server_cpu(session)
     started, cpu_started = time.perf_counter(), time.process_time()
     yield took
     took.wall_s = time.perf_counter() - started
     took.client_s = time.process_time() - cpu_started
-    took.server_s = _server_cpu_s(session) - server_before
+    # Processes started meanwhile count from zero; ones that ended meanwhile are not counted.
+    took.server_s = sum(
+        used - server_before.get(pid, 0.0) for pid, used in _server_cpu(session).items()
+    )
 
 
 async def _timed_store(

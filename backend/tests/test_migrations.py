@@ -105,11 +105,17 @@ async def test_upgrade_downgrade_upgrade(scratch_url: str) -> None:
 
 
 async def _visible_hits(engine: AsyncEngine, word: str) -> int:
-    """Visible jobs matching `word`, counted the way the jobs list counts them on SQLite."""
-    query = "SELECT count(*) FROM jobs_fts WHERE jobs_fts MATCH :q"
+    """Visible jobs matching `word`, counted the way the jobs list counts them."""
+    if engine.dialect.name == "sqlite":
+        query = "SELECT count(*) FROM jobs_fts WHERE jobs_fts MATCH :q"
+        word = f"{word} NOT state:invisible"
+    else:
+        query = (
+            "SELECT count(*) FROM jobs WHERE description_tsv"
+            " @@ (to_tsquery('english', :q) && !!'INVISIBLE'::tsquery)"
+        )
     async with engine.connect() as connection:
-        result = await connection.execute(text(query), {"q": f"{word} NOT state:invisible"})
-        return int(result.scalar_one())
+        return int((await connection.execute(text(query), {"q": word})).scalar_one())
 
 
 async def test_search_speed_rebuilds_the_index_from_existing_jobs_and_back(
@@ -180,5 +186,41 @@ async def test_job_scores_move_out_of_jobs_and_back(scratch_url: str) -> None:
         assert await _search_finds(engine, "latency") == 1
         await asyncio.to_thread(migrations.upgrade, scratch_url)
         assert await _scores(engine) == [(70.0, True)]
+    finally:
+        await engine.dispose()
+
+
+async def test_search_vectors_mark_hidden_and_closed_jobs_and_back(scratch_url: str) -> None:
+    engine = build_engine(scratch_url)
+    try:
+        await asyncio.to_thread(migrations.upgrade, scratch_url, "003_search_speed")
+        await _insert_job(engine)
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE jobs SET is_hidden = true"))
+        await asyncio.to_thread(migrations.upgrade, scratch_url)
+        assert await _visible_hits(engine, "cplusplus") == 0
+        assert await _search_finds(engine, "cplusplus") == 1
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE jobs SET is_hidden = false"))
+        assert await _visible_hits(engine, "cplusplus") == 1
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE jobs SET closed_at = CURRENT_TIMESTAMP"))
+        assert await _visible_hits(engine, "cplusplus") == 0
+        async with engine.begin() as connection:  # new text, still closed
+            await connection.execute(text("UPDATE jobs SET description = 'Trading engines'"))
+        assert await _visible_hits(engine, "trading") == 0
+        assert await _search_finds(engine, "trading") == 1
+
+        await asyncio.to_thread(migrations.downgrade, scratch_url, "003_search_speed")
+        assert await _search_finds(engine, "trading") == 1
+        if engine.dialect.name == "postgresql":
+            marked = "SELECT count(*) FROM jobs WHERE description_tsv @@ 'INVISIBLE'::tsquery"
+            async with engine.connect() as connection:
+                assert (await connection.execute(text(marked))).scalar_one() == 0
+        await asyncio.to_thread(migrations.upgrade, scratch_url)
+        assert await _visible_hits(engine, "acme") == 0
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE jobs SET closed_at = NULL"))
+        assert await _visible_hits(engine, "acme") == 1
     finally:
         await engine.dispose()

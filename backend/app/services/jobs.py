@@ -209,8 +209,6 @@ def _count_statement(
     conditions: list[Condition],
     search: JobSearch | None,
     filters: JobFilters,
-    *,
-    sqlite: bool,
 ) -> Select[int]:
     scored = _scored(filters)
 
@@ -229,14 +227,14 @@ def _count_statement(
         # All but the excluded: two counts the indexes answer, where NOT (tsv @@ q) alone
         # would test every row's tsvector (a second or so at 100k jobs).
         return select(count().scalar_subquery() - count(search.excluded_match()).scalar_subquery())
-    if not sqlite or not _only_visibility(filters):
+    if search is None or not _only_visibility(filters):
+        # Visibility alone is counted from the covering ix_jobs_visible_new.
         return count(search.condition()) if search is not None else count()
-    if not isinstance(search, SqliteSearch):
-        # The planner answers a visibility count from the covering ix_jobs_visible_new alone.
-        return count()
     if search.query.ranks and not scored and filters.posted_days is None:
-        # The FTS index knows which jobs are visible: no job or partial index is read.
+        # The search index knows which jobs are visible: no job's columns are read for it.
         return search.count_visible()
+    if not isinstance(search, SqliteSearch):
+        return count(search.condition())
     if scored:
         # Scores live in job_scores: each hit is fetched and joined to its score.
         return count(search.condition("fetch"))
@@ -282,7 +280,7 @@ async def list_jobs(
         search = render_search(query, dialect)
 
     conditions = _conditions(filters)
-    count = _count_statement(conditions, search, filters, sqlite=dialect == "sqlite")
+    count = _count_statement(conditions, search, filters)
     offset = (page - 1) * page_size
     if search is None or not search.query.ranks:
         sort = "created_at" if sort == "relevance" else sort

@@ -47,17 +47,19 @@ RESCORE_CHUNK = 20_000
 # Distinct outcomes remembered at most (each a few hundred bytes of details).
 _OUTCOMES_KEPT = 10_000
 
-# One statement writes a chunk's new scores, given as one JSON array of [key, score, details]:
-# no per-row parameters to bind, and `updated_at` stays (a new score is not a change to the
-# listing). Only the narrow job_scores rows are written; the jobs table is left alone.
-_WRITE = {
-    "sqlite": """UPDATE job_scores SET match_score = c.value ->> 1, match_details = c.value -> 2
-        FROM json_each(:changes) AS c WHERE job_scores.rowid = c.value ->> 0""",
-    "postgresql": """UPDATE job_scores SET match_score = CAST(c.value ->> 1 AS float8),
-        match_details = CAST(c.value -> 2 AS jsonb)
-        FROM json_array_elements(CAST(:changes AS json)) AS c(value)
-        WHERE job_scores.job_id = CAST(c.value ->> 0 AS uuid)""",
-}
+# Writing a chunk's new scores: only the narrow job_scores rows; the jobs table (and its
+# `updated_at`: a new score is not a change to the listing) is left alone. PostgreSQL takes the
+# chunk as one JSON array of [job id, score, details], one statement and no per-row parameters;
+# SQLite, in process, runs one prepared UPDATE per row by rowid (~4x cheaper than unpacking JSON).
+_WRITE_POSTGRESQL = text(
+    """UPDATE job_scores SET match_score = CAST(c.value ->> 1 AS float8),
+    match_details = CAST(c.value -> 2 AS jsonb)
+    FROM json_array_elements(CAST(:changes AS json)) AS c(value)
+    WHERE job_scores.job_id = CAST(c.value ->> 0 AS uuid)"""
+).bindparams(bindparam("changes", type_=Text))
+_WRITE_SQLITE = text(
+    "UPDATE job_scores SET match_score = :score, match_details = :details WHERE rowid = :target"
+)
 
 
 def board_matcher(profile: UserProfile, keyword_filters: Sequence[str] | None) -> Matcher:
@@ -84,7 +86,8 @@ class _Scored:
 
 @dataclass(slots=True)
 class _Job:
-    key: Any
+    key: Any  # where it is in the jobs table
+    target: Any  # where its score row is
     matcher: Matcher
     title: str
     location: str
@@ -108,10 +111,11 @@ async def rescore_open_jobs(session: AsyncSession) -> int:
     profile = await get_profile(session)
     dialect = session.get_bind().dialect.name
     sqlite = dialect == "sqlite"
-    # SQLite pages by job_scores' rowid: the table's storage order (also about the jobs'), so
-    # reading is sequential and a write finds its row without a second index. PostgreSQL pages
-    # by primary key.
-    key: ColumnElement[Any] = (
+    # SQLite pages by the jobs' rowid: the table's storage order, so reading is sequential,
+    # and writes each score row by its own rowid (no second index). PostgreSQL pages by
+    # primary key and writes by job id.
+    key: ColumnElement[Any] = literal_column("jobs.rowid", Integer) if sqlite else JOBS.c.id
+    target: ColumnElement[Any] = (
         literal_column("job_scores.rowid", Integer) if sqlite else SCORES.c.job_id
     )
     # Board ids as stored (SQLite: hex text), skipping a UUID round trip per row.
@@ -124,6 +128,7 @@ async def rescore_open_jobs(session: AsyncSession) -> int:
     query = (
         select(
             key,
+            target,
             type_coerce(JOBS.c.board_id, as_stored),
             JOBS.c.title,
             JOBS.c.location,
@@ -169,7 +174,7 @@ class _Rescorer:
     def plan(self, rows: Sequence[Any]) -> list[_Job]:
         """The open jobs of one chunk with what is known of their keywords already."""
         jobs: list[_Job] = []
-        for row_key, board_id, title, location, workplace, score, details in rows:
+        for row_key, target, board_id, title, location, workplace, score, details in rows:
             matcher = self.matchers.get(board_id)
             if matcher is None:  # a board created since this rescore began scores its own jobs
                 continue
@@ -180,7 +185,9 @@ class _Rescorer:
                 wanted = asked - before.checked
             else:
                 found, wanted = set(), asked
-            job = _Job(row_key, matcher, title, location, workplace, score, before, found, wanted)
+            job = _Job(
+                row_key, target, matcher, title, location, workplace, score, before, found, wanted
+            )
             jobs.append(job)
         return jobs
 
@@ -198,15 +205,11 @@ class _Rescorer:
             return
         descriptions: dict[Any, str] = {}
         wanted = frozenset().union(*(job.wanted for job in searching.values()))
-        query = (
-            select(self.key, JOBS.c.description)
-            .select_from(SCORED_JOBS)
-            .where(
-                JOBS.c.closed_at.is_(None),
-                self.key >= first,
-                self.key <= last,
-                self._may_hold(wanted),
-            )
+        query = select(self.key, JOBS.c.description).where(
+            JOBS.c.closed_at.is_(None),
+            self.key >= first,
+            self.key <= last,
+            self._may_hold(wanted),
         )
         for row_key, description in await self.session.execute(query):
             if row_key in searching:
@@ -236,16 +239,26 @@ class _Rescorer:
         return or_(false(), non_ascii, *holds)
 
     async def write(self, jobs: list[_Job]) -> None:
-        """Write back the scores (and details) that changed, in one statement."""
-        changes: list[str] = []
-        for job in jobs:
-            score, details, details_json = self._outcome(job)
-            if score != job.score or details != job.before.details:
-                row_key = job.key if self.dialect == "sqlite" else str(job.key)
-                changes.append(f"[{json.dumps(row_key)},{score!r},{details_json}]")
-        if changes:
-            statement = text(_WRITE[self.dialect]).bindparams(bindparam("changes", type_=Text))
-            await self.session.execute(statement, {"changes": f"[{','.join(changes)}]"})
+        """Write back the scores (and details) that changed."""
+        changed = [
+            (job, score, details_json)
+            for job in jobs
+            for score, details, details_json in [self._outcome(job)]
+            if score != job.score or details != job.before.details
+        ]
+        if not changed:
+            return
+        if self.dialect == "sqlite":
+            rows = [
+                {"score": score, "details": details_json, "target": job.target}
+                for job, score, details_json in changed
+            ]
+            await self.session.execute(_WRITE_SQLITE, rows)
+            return
+        changes = ",".join(
+            f'["{job.target}",{score!r},{details_json}]' for job, score, details_json in changed
+        )
+        await self.session.execute(_WRITE_POSTGRESQL, {"changes": f"[{changes}]"})
 
     def _outcome(self, job: _Job) -> tuple[float, Any, str]:
         """The job's new score, details and details as JSON."""

@@ -54,6 +54,9 @@ _TOKEN = re.compile(r'(?P<exclude>-)?(?:"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))'
 PG_CONFIG = literal_column("'english'::text::regconfig", REGCONFIG)
 # Kept by a trigger and GIN-indexed; not mapped on the model because SQLite has no such column.
 TSV = literal_column("jobs.description_tsv", TSVECTOR)
+# The lexeme the trigger adds to description_tsv of hidden or closed jobs (migration 004), so
+# the GIN index can tell visible hits. Search text is lower-cased, so no term can be it.
+PG_INVISIBLE = literal_column("'INVISIBLE'::tsquery", TSQUERY)
 # The contentless FTS5 table (title, company, description, state), kept by triggers; rowid =
 # jobs.rowid. `state` holds 'invisible' for hidden or closed jobs (migration 003), so the index
 # alone can tell visible hits; user terms are only ever matched against the three text columns.
@@ -147,6 +150,11 @@ class JobSearch(Protocol):
         relevant first when `descending`. Only for queries that rank (`query.ranks`)."""
         ...
 
+    def count_visible(self) -> Select[int]:
+        """How many visible jobs match, with visibility told by the search index, not read
+        from each job (searches that rank)."""
+        ...
+
 
 def _combine(parts: list[ColumnElement[Any]], operator: str) -> ColumnElement[Any]:
     """Join tsqueries pairwise, so a query of 250 terms nests 8 levels deep rather than 250."""
@@ -183,6 +191,25 @@ class PostgresSearch:
             # tsquery, which matches nothing, so here it excludes nothing instead of everything.
             clauses.append(not_(self.excluded_match()))
         return and_(*clauses)
+
+    def count_visible(self) -> Select[int]:
+        """How many visible jobs match, without reading is_hidden and closed_at from each
+        matching row: the tsquery itself rules out the INVISIBLE marker."""
+        assert self._wanted is not None
+        # An excluded stop word is an empty tsquery, which || leaves out: it excludes nothing,
+        # as in condition().
+        unwanted: list[ColumnElement[Any]] = [PG_INVISIBLE]
+        if self.query.excluded:
+            unwanted.append(_tsquery_any(self.query.excluded))
+        ruled_out = func.tsquery_not(_combine(unwanted, "||"), type_=TSQUERY)
+        wanted = self._wanted.op("&&", return_type=TSQUERY)(ruled_out)
+        return (
+            select(func.count())
+            .select_from(table("jobs"))
+            # Search words that are all stop words make an empty tsquery, which matches nothing
+            # but which && would drop; the planner tests this once, not per row.
+            .where(func.numnode(self._wanted) > 0, TSV.bool_op("@@")(wanted))
+        )
 
     def excluded_match(self) -> ColumnElement[bool]:
         """Jobs matching any excluded term (the ones the search leaves out)."""

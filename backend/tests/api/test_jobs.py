@@ -443,6 +443,9 @@ async def searchable(session: AsyncSession) -> JobBoard:
         ("c", {"C Programmer"}),
         ("programming", {"Rust Engineer", "Haskell Engineer"}),
         ("nonexistentword", set()),
+        ("the", set()),
+        ("the -python", set()),
+        ("python -the", {"Python Developer", "Senior Engineer", "Data Scientist"}),
     ],
 )
 async def test_search(client: httpx.AsyncClient, search: str, expected: set[str]) -> None:
@@ -545,7 +548,29 @@ async def test_score_lists_follow_hiding_closing_and_reopening_at_once(
     assert dashboard["high_match_jobs"] == 2
 
 
-@pytest.mark.parametrize("search", ["invisible", "state:invisible", "visible"])
+async def test_a_hidden_or_closed_job_stays_out_of_search_when_its_text_changes(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    board = await make_board(session)
+    hidden = await make_job(session, board, title="Hidden", description="rust", is_hidden=True)
+    closed = await make_job(session, board, title="Closed", description="rust", closed_at=T0)
+    await make_job(session, board, title="Open", description="python")
+    for job in (hidden, closed):
+        job.description = "python now"
+    await session.commit()
+
+    body = await listed(client, search="python")
+    assert ({job["title"] for job in body["jobs"]}, body["total"]) == ({"Open"}, 1)
+    body = await listed(client, search="python", include_hidden="true", include_closed="true")
+    assert body["total"] == 3
+    hidden.is_hidden = False
+    closed.closed_at = None
+    await session.commit()
+    assert (await listed(client, search="python"))["total"] == 3
+    assert (await listed(client, search="rust"))["total"] == 0
+
+
+@pytest.mark.parametrize("search", ["invisible", "INVISIBLE", "state:invisible", "visible"])
 async def test_words_about_visibility_find_only_jobs_that_contain_them(
     client: httpx.AsyncClient, session: AsyncSession, search: str
 ) -> None:
@@ -555,6 +580,8 @@ async def test_words_about_visibility_find_only_jobs_that_contain_them(
     await make_job(session, board, title="Open", description="python")
     body = await listed(client, search=search, include_hidden="true", include_closed="true")
     assert (body["jobs"], body["total"]) == ([], 0)
+    body = await listed(client, search=f"python -{search}")
+    assert ({job["title"] for job in body["jobs"]}, body["total"]) == ({"Open"}, 1)
 
 
 async def test_relevance_ranks_a_title_hit_above_a_description_hit(
