@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+import uuid
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +17,11 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     LargeBinary,
+    Select,
     String,
     Text,
     Uuid,
+    and_,
     bindparam,
     cast,
     false,
@@ -57,9 +60,7 @@ _WRITE_POSTGRESQL = text(
     FROM json_array_elements(CAST(:changes AS json)) AS c(value)
     WHERE job_scores.job_id = CAST(c.value ->> 0 AS uuid)"""
 ).bindparams(bindparam("changes", type_=Text))
-_WRITE_SQLITE = text(
-    "UPDATE job_scores SET match_score = :score, match_details = :details WHERE rowid = :target"
-)
+_WRITE_SQLITE = "UPDATE job_scores SET match_score = ?, match_details = ? WHERE rowid = ?"
 
 
 def board_matcher(profile: UserProfile, keyword_filters: Sequence[str] | None) -> Matcher:
@@ -78,7 +79,6 @@ def board_matcher(profile: UserProfile, keyword_filters: Sequence[str] | None) -
 class _Scored:
     """What a stored job's `match_details` says its keywords were (empty when it says none)."""
 
-    details: Any
     matched: frozenset[str]
     checked: frozenset[str]  # matched or missing: the keywords it was scored against
     independent: bool  # all plain words, so each result holds whatever else was asked
@@ -92,10 +92,13 @@ class _Job:
     title: str
     location: str
     workplace_type: str
-    score: float
-    before: _Scored
-    found: set[str]
+    found: frozenset[str]  # keywords it contains
     wanted: frozenset[str]  # keywords still to look for in its title and description
+
+
+# A board's matcher, and the keywords a job is known to contain and still to look for.
+_Plan = tuple[Matcher, frozenset[str], frozenset[str]]
+_UNPLANNED: Any = object()
 
 
 async def rescore_open_jobs(session: AsyncSession) -> int:
@@ -104,20 +107,19 @@ async def rescore_open_jobs(session: AsyncSession) -> int:
     Run after a profile change that affects matching. A job's stored details say which of the
     keywords it was last scored against it contains (they were found in its current text: a
     scan rescores every listing whose content changes), so only keywords new since then are
-    looked for, and only in descriptions the database finds holding them at all. Only changed
-    scores are written back, with one statement per chunk. Closed jobs keep their old score
+    looked for, and only in descriptions the database finds holding them at all. Scores are
+    written back with one statement per chunk. Closed jobs keep their old score
     (a job that reopens is scored by the scan that reopens it). Never commits.
     """
     profile = await get_profile(session)
     dialect = session.get_bind().dialect.name
     sqlite = dialect == "sqlite"
-    # SQLite pages by the jobs' rowid: the table's storage order, so reading is sequential,
-    # and writes each score row by its own rowid (no second index). PostgreSQL pages by
-    # primary key and writes by job id.
+    # SQLite reads the jobs in rowid order (their storage order) and writes each score row by
+    # its own rowid (no second index). PostgreSQL reads them in ranges of ids, so each range is
+    # read (descriptions included) in storage order rather than one index entry at a time, and
+    # writes by job id.
     key: ColumnElement[Any] = literal_column("jobs.rowid", Integer) if sqlite else JOBS.c.id
-    target: ColumnElement[Any] = (
-        literal_column("job_scores.rowid", Integer) if sqlite else SCORES.c.job_id
-    )
+    target: ColumnElement[Any] = literal_column("job_scores.rowid", Integer) if sqlite else key
     # Board ids as stored (SQLite: hex text), skipping a UUID round trip per row.
     as_stored = String if sqlite else Uuid
     boards = await session.execute(
@@ -133,27 +135,55 @@ async def rescore_open_jobs(session: AsyncSession) -> int:
             JOBS.c.title,
             JOBS.c.location,
             JOBS.c.workplace_type,
-            SCORES.c.match_score,
-            cast(SCORES.c.match_details, Text),
+            _checked_keywords(sqlite),
         )
         .select_from(SCORED_JOBS)
         .where(JOBS.c.closed_at.is_(None))
-        .order_by(key)
-        .limit(RESCORE_CHUNK)
     )
+    chunks = _rowid_chunks(session, query, key) if sqlite else _id_range_chunks(session, query)
     rescorer = _Rescorer(session, key, matchers)
     scored = 0
-    after: Any = None
-    while True:
-        page = query if after is None else query.where(key > after)
-        rows = (await session.execute(page)).all()
-        if not rows:
-            return scored
-        after = rows[-1][0]
+    async for rows, within in chunks:
         jobs = rescorer.plan(rows)
-        await rescorer.find_keywords(jobs, rows[0][0], after)
+        await rescorer.find_keywords(jobs, within)
         await rescorer.write(jobs)
         scored += len(jobs)
+    return scored
+
+
+# A chunk of open jobs (rows of the rescore's query), and the condition selecting its jobs.
+Chunk = tuple[Sequence[Any], ColumnElement[bool]]
+
+
+async def _rowid_chunks(
+    session: AsyncSession, query: Select[Any], key: ColumnElement[Any]
+) -> AsyncIterator[Chunk]:
+    """Open jobs RESCORE_CHUNK at a time, in `key` order."""
+    after: Any = None
+    while True:
+        page = query.order_by(key).limit(RESCORE_CHUNK)
+        rows = (await session.execute(page if after is None else page.where(key > after))).all()
+        if not rows:
+            return
+        first, after = rows[0][0], rows[-1][0]
+        yield rows, and_(key >= first, key <= after)
+
+
+async def _id_range_chunks(session: AsyncSession, query: Select[Any]) -> AsyncIterator[Chunk]:
+    """Open jobs in ranges of ids of about RESCORE_CHUNK jobs each (ids are random UUIDs)."""
+    open_jobs = await session.scalar(
+        select(func.count()).select_from(JOBS).where(JOBS.c.closed_at.is_(None))
+    )
+    parts = max(1, -(-(open_jobs or 0) // RESCORE_CHUNK))
+    bounds = [uuid.UUID(int=(2**128 * n) // parts) for n in range(1, parts)]
+    for low, high in zip([None, *bounds], [*bounds, None], strict=True):
+        within = and_(
+            true() if low is None else JOBS.c.id >= low,
+            true() if high is None else JOBS.c.id < high,
+        )
+        rows = (await session.execute(query.where(within))).all()
+        if rows:
+            yield rows, within
 
 
 class _Rescorer:
@@ -166,61 +196,57 @@ class _Rescorer:
         self.dialect = session.get_bind().dialect.name
         self.key = key
         self.matchers = matchers
-        self._before: dict[str, _Scored] = {}
+        # Jobs share boards and stored keyword results: each plan is worked out once.
+        self._plans: dict[tuple[Any, str | None], _Plan | None] = {}
         self._finders: dict[frozenset[str], KeywordFinder] = {}
         # Listings share titles, places and keyword results: each outcome is worked out once.
-        self._outcomes: dict[tuple[Any, ...], tuple[float, Any, str]] = {}
+        self._outcomes: dict[tuple[Any, ...], tuple[float, str]] = {}
 
     def plan(self, rows: Sequence[Any]) -> list[_Job]:
         """The open jobs of one chunk with what is known of their keywords already."""
         jobs: list[_Job] = []
-        for row_key, target, board_id, title, location, workplace, score, details in rows:
-            matcher = self.matchers.get(board_id)
-            if matcher is None:  # a board created since this rescore began scores its own jobs
+        for row_key, target, board_id, title, location, workplace, checked in rows:
+            plan = self._plan(board_id, checked)
+            if plan is None:  # a board created since this rescore began scores its own jobs
                 continue
-            before = self._scored(details)
-            asked = frozenset(matcher.keywords)
-            if before.independent and matcher.independent_keywords:
-                found = set(before.matched & asked)
-                wanted = asked - before.checked
-            else:
-                found, wanted = set(), asked
-            job = _Job(
-                row_key, target, matcher, title, location, workplace, score, before, found, wanted
-            )
-            jobs.append(job)
+            matcher, found, wanted = plan
+            jobs.append(_Job(row_key, target, matcher, title, location, workplace, found, wanted))
         return jobs
 
-    def _scored(self, details: str | None) -> _Scored:
-        known = self._before.get(details or "")
-        if known is None:
-            known = self._before[details or ""] = _parse_scored(details)
-        return known
+    def _plan(self, board_id: Any, checked: str | None) -> _Plan | None:
+        plan = self._plans.get((board_id, checked), _UNPLANNED)
+        if plan is _UNPLANNED:
+            plan = self._plans[board_id, checked] = self._new_plan(board_id, checked)
+        return plan  # type: ignore[no-any-return]
 
-    async def find_keywords(self, jobs: list[_Job], first: Any, last: Any) -> None:
+    def _new_plan(self, board_id: Any, checked: str | None) -> _Plan | None:
+        matcher = self.matchers.get(board_id)
+        if matcher is None:
+            return None
+        before = _parse_scored(checked)
+        asked = frozenset(matcher.keywords)
+        if before.independent and matcher.independent_keywords:
+            return matcher, before.matched & asked, asked - before.checked
+        return matcher, frozenset(), asked
+
+    async def find_keywords(self, jobs: list[_Job], within: ColumnElement[bool]) -> None:
         """Look for each job's wanted keywords in its title and (when the database finds any
         of them there) its description."""
         searching = {job.key: job for job in jobs if job.wanted}
         if not searching:
             return
-        descriptions: dict[Any, str] = {}
         wanted = frozenset().union(*(job.wanted for job in searching.values()))
         query = select(self.key, JOBS.c.description).where(
-            JOBS.c.closed_at.is_(None),
-            self.key >= first,
-            self.key <= last,
-            self._may_hold(wanted),
+            JOBS.c.closed_at.is_(None), within, self._may_hold(wanted)
         )
-        for row_key, description in await self.session.execute(query):
-            if row_key in searching:
-                descriptions[row_key] = description
+        descriptions: dict[Any, str] = dict((await self.session.execute(query)).all())
         for row_key, job in searching.items():
             finder = self._finders.get(job.wanted)
             if finder is None:
                 finder = self._finders[job.wanted] = KeywordFinder(job.wanted)
             description = descriptions.get(row_key)
             text_ = job.title if description is None else f"{job.title}\n{description}"
-            job.found |= finder.find(text_)
+            job.found = job.found | finder.find(text_)
 
     def _may_hold(self, keywords: frozenset[str]) -> ColumnElement[bool]:
         """Descriptions that may hold one of `keywords`: any holding one of them once
@@ -239,59 +265,64 @@ class _Rescorer:
         return or_(false(), non_ascii, *holds)
 
     async def write(self, jobs: list[_Job]) -> None:
-        """Write back the scores (and details) that changed."""
-        changed = [
-            (job, score, details_json)
-            for job in jobs
-            for score, details, details_json in [self._outcome(job)]
-            if score != job.score or details != job.before.details
-        ]
+        """Write back the new scores and details. (Any change to what is matched changes every
+        job's details: the keywords missing, or the title's, location's or remote part.)"""
+        changed = [(job, *self._outcome(job)) for job in jobs]
         if not changed:
             return
         if self.dialect == "sqlite":
-            rows = [
-                {"score": score, "details": details_json, "target": job.target}
-                for job, score, details_json in changed
-            ]
-            await self.session.execute(_WRITE_SQLITE, rows)
+            # Plain tuples to the driver: no per-row parameter building on the way.
+            connection = await self.session.connection()
+            rows = [(score, details_json, job.target) for job, score, details_json in changed]
+            await connection.exec_driver_sql(_WRITE_SQLITE, rows)
             return
         changes = ",".join(
             f'["{job.target}",{score!r},{details_json}]' for job, score, details_json in changed
         )
         await self.session.execute(_WRITE_POSTGRESQL, {"changes": f"[{changes}]"})
 
-    def _outcome(self, job: _Job) -> tuple[float, Any, str]:
-        """The job's new score, details and details as JSON."""
-        found = frozenset(job.found)
+    def _outcome(self, job: _Job) -> tuple[float, str]:
+        """The job's new score and details (as JSON)."""
         facets = job.matcher.facets(job.title, job.location, job.workplace_type)
-        outcome_key = (id(job.matcher), found, *facets)
+        outcome_key = (id(job.matcher), job.found, *facets)
         outcome = self._outcomes.get(outcome_key)
         if outcome is None:
-            result = job.matcher.score_facets(found, *facets)
-            outcome = (result.score, result.details, json.dumps(result.details))
+            result = job.matcher.score_facets(job.found, *facets)
+            outcome = (result.score, json.dumps(result.details))
             if len(self._outcomes) >= _OUTCOMES_KEPT:
                 self._outcomes.clear()
             self._outcomes[outcome_key] = outcome
         return outcome
 
 
-def _parse_scored(details: str | None) -> _Scored:
+def _checked_keywords(sqlite: bool) -> ColumnElement[str]:
+    """[keywords_matched, keywords_missing] of a job's stored details, as JSON text: all a
+    rescore needs of them, and the same few lists over and over (so parsed once each)."""
+    if sqlite:
+        pair = "json_array(match_details -> '$.keywords_matched', "
+        pair += "match_details -> '$.keywords_missing')"
+    else:
+        pair = "CAST(jsonb_build_array(match_details -> 'keywords_matched', "
+        pair += "match_details -> 'keywords_missing') AS text)"
+    return literal_column(pair.replace("match_details", "job_scores.match_details"), Text)
+
+
+def _parse_scored(pair: str | None) -> _Scored:
+    """Reads _checked_keywords' pair."""
     try:
-        parsed = json.loads(details) if details else {}
+        matched, missing = json.loads(pair) if pair else (None, None)
     except ValueError:
-        parsed = None
-    matched = parsed.get("keywords_matched") if isinstance(parsed, dict) else None
-    missing = parsed.get("keywords_missing") if isinstance(parsed, dict) else None
+        matched = missing = None
     if not isinstance(matched, list) or not isinstance(missing, list):
-        return _Scored(parsed, frozenset(), frozenset(), True)
+        return _Scored(frozenset(), frozenset(), True)
     if not all(isinstance(word, str) for word in (*matched, *missing)):
-        return _Scored(parsed, frozenset(), frozenset(), False)
+        return _Scored(frozenset(), frozenset(), False)
     checked = frozenset(missing).union(matched)
     # Keywords are stored as the matcher keeps them (trimmed, lower case); anything else was
     # not written by it and is looked for again.
     plain = all(word == word.strip().lower() for word in checked)
     independent = plain and KeywordFinder(checked).independent
-    return _Scored(parsed, frozenset(matched), checked, independent)
+    return _Scored(frozenset(matched), checked, independent)
 
 
 async def abandon(call: asyncio.Future[Any] | None) -> None:
