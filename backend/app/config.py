@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str = ""
     redis_url: str = ""
+    # SQLite's page cache in MB, shared out among the connections the server keeps open. The
+    # operating system caches the file too: this saves copying pages, mostly for big scans.
+    sqlite_cache_mb: Annotated[int, Field(ge=1, le=4096)] = 32
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000

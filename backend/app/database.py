@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +32,26 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets the API read while a scan writes; the busy timeout makes writers queue, not fail.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    # 16 MB of page cache per connection: the pool holds several, and memory is the person's.
-    cursor.execute("PRAGMA cache_size=-16384")
-    cursor.execute("PRAGMA temp_store=MEMORY")
-    cursor.close()
-    dbapi_connection.isolation_level = None
+# SQLite connections: one per running scan (waiting its turn to write) and a few for the API
+# beside them. Only the first five are kept open; the others close when they are handed back.
+SQLITE_POOL_SIZE = 5
+SQLITE_MAX_OVERFLOW = 10
+
+
+def _sqlite_pragmas(cache_kib: int) -> Callable[[Any, Any], None]:
+    def set_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets the API read while a scan writes; the busy timeout makes writers queue.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA cache_size=-{cache_kib}")
+        cursor.execute("PRAGMA temp_store=MEMORY")
+        cursor.close()
+        dbapi_connection.isolation_level = None
+
+    return set_pragmas
 
 
 # Execution option naming how a SQLite transaction begins (ignored by PostgreSQL).
@@ -63,12 +71,22 @@ def build_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create an engine for `url`, with the connection settings each backend needs."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        connections = 1  # an in-memory database is one connection, shared
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs.setdefault("pool_size", SQLITE_POOL_SIZE)
+            kwargs.setdefault("max_overflow", SQLITE_MAX_OVERFLOW)
+            # Last in, first out: a quiet server keeps reusing its one warm connection rather
+            # than cycling through all it opened during a burst of scans, warming each cache.
+            kwargs.setdefault("pool_use_lifo", True)
+            connections = kwargs["pool_size"]
         engine = create_async_engine(url, **kwargs)
+        # The connections kept open share SQLITE_CACHE_MB, so an idle server holds no more; a
+        # burst's extra connections get a share each too, freed when they close.
+        cache_kib = settings.sqlite_cache_mb * 1024 // connections
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(cache_kib))
         # The sqlite3 driver opens transactions lazily and behind SQLAlchemy's back, which breaks
         # SAVEPOINTs; take transaction control away from it and emit BEGIN ourselves.
-        event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _begin_sqlite_transaction)
         return engine
     kwargs.setdefault("pool_size", 10)

@@ -28,7 +28,9 @@ def main() -> None:
         help="scans run at once (round; default: the SCAN_CONCURRENCY setting)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="timed rounds, median (round)")
-    parser.add_argument("--scans", type=int, default=5, help="consecutive scans (browser)")
+    parser.add_argument(
+        "--scans", type=int, default=5, help="scans measured after a warm-up one (browser)"
+    )
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     if "api" in args.suite:

@@ -39,7 +39,8 @@ import httpx
 import psutil
 
 from app.models.base import utcnow
-from app.services.events import Batch, Event, InProcessBus, RedisBus, channel_for
+from app.services.event_bus_redis import RedisBus, channel_for
+from app.services.events import Batch, Event, InProcessBus
 from benchmarks.event_clients import ClientPlan, ClientResult, client_process
 from benchmarks.harness import (
     BACKEND_DIR,

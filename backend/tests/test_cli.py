@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
 import uuid
@@ -115,3 +116,41 @@ def test_import_of_a_broken_file_writes_nothing(database: Path) -> None:
     assert result.returncode == 1
     assert "Nothing was imported" in result.stderr
     assert "Acme" not in hunter("boards", database=database).stdout
+
+
+ARENA_COUNT = """
+import ctypes, sys, threading
+from app.cli import limit_malloc_arenas
+if sys.argv[1] == "serve":
+    limit_malloc_arenas()
+together = threading.Barrier(6)
+def allocate():
+    held = [bytearray(4096) for _ in range(100)]  # malloc'd, in this thread's arena
+    together.wait()
+threads = [threading.Thread(target=allocate) for _ in range(6)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+ctypes.CDLL(None).malloc_stats()  # one "Arena N:" block per arena, on stderr
+"""
+
+
+def _arenas_after_six_threads(mode: str, **env: str) -> int:
+    result = subprocess.run(
+        [sys.executable, "-c", ARENA_COUNT, mode],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HUNTER_ENV_FILE": "", **env},
+        check=True,
+    )
+    return sum(line.startswith("Arena ") for line in result.stderr.splitlines())
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc arenas are glibc's")
+def test_the_server_keeps_two_malloc_arenas_however_many_threads_allocate() -> None:
+    assert _arenas_after_six_threads("plain") > 2
+    assert _arenas_after_six_threads("serve") == 2
+    # A person who set glibc's own variable gets what they asked for.
+    assert _arenas_after_six_threads("serve", MALLOC_ARENA_MAX="4") == 4

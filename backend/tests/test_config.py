@@ -37,6 +37,7 @@ def test_loopback_hosts_need_no_token(host: str) -> None:
         ("log_level", "LOUD", "LOG_LEVEL"),
         ("port", 70000, "port"),
         ("max_upload_mb", 0, "max_upload_mb"),
+        ("sqlite_cache_mb", 0, "sqlite_cache_mb"),
     ],
 )
 def test_nonsense_is_rejected_naming_the_variable(field: str, value: object, variable: str) -> None:

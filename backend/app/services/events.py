@@ -16,22 +16,20 @@ from app.config import settings
 from app.models import Job, JobScore
 from app.models.base import utcnow
 from app.services.event_bus import Batch, Event, EventBus, InProcessBus, encode_events, log
-from app.services.event_bus_redis import RedisBus, channel_for
 
 if TYPE_CHECKING:
     from app.models import Application
     from app.services.scan_runner import ScanOutcome
     from app.services.scans import SessionFactory
 
-# The bus and its parts are imported from here by the API, the tasks and the tests.
+# The bus and its parts are imported from here by the API, the tasks and the tests (the Redis
+# bus from `event_bus_redis`, only where Redis is used).
 __all__ = [
     "Batch",
     "Event",
     "EventBus",
     "InProcessBus",
-    "RedisBus",
     "application_updated",
-    "channel_for",
     "create_bus",
     "encode_events",
     "get_bus",
@@ -50,7 +48,12 @@ _bus: EventBus | None = None
 
 def create_bus() -> EventBus:
     """The bus this process's configuration calls for."""
-    return RedisBus(settings.redis_url) if settings.distributed else InProcessBus()
+    if not settings.distributed:
+        return InProcessBus()
+    # Imported here: an embedded server never talks to Redis, and its client is a few MB.
+    from app.services.event_bus_redis import RedisBus
+
+    return RedisBus(settings.redis_url)
 
 
 def get_bus() -> EventBus:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
-import redis.asyncio as aioredis
 from sqlalchemy import text
 
 from app.config import settings
@@ -26,6 +25,9 @@ async def check_database() -> ComponentStatus:
 
 async def ping_redis(url: str) -> None:
     """PING the Redis at `url` within 5 s; raise what went wrong."""
+    # Imported here: an embedded server never talks to Redis, and its client is a few MB.
+    import redis.asyncio as aioredis
+
     client = aioredis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
     try:
         async with asyncio.timeout(5):

@@ -15,7 +15,8 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.services import events
-from app.services.events import Batch, Event, EventBus, InProcessBus, RedisBus, channel_for
+from app.services.event_bus_redis import RedisBus, channel_for
+from app.services.events import Batch, Event, EventBus, InProcessBus
 from app.services.scan_runner import ScanOutcome
 from tests.factories import make_board, make_job
 from tests.scrapers.local_server import unused_port

@@ -14,7 +14,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from app.services.events import InProcessBus, RedisBus
+from app.services.event_bus_redis import RedisBus
+from app.services.events import InProcessBus
 from app.tasks.dispatch import CeleryDispatcher, EmbeddedDispatcher
 from tests.api.test_websocket import events_until, process_bus, served, wait_for
 from tests.scrapers.local_server import LocalServer, Reply
