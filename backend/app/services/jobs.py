@@ -86,6 +86,7 @@ _FETCH_HIT = 5.0  # fetch one hit from the jobs table
 _COLLECT_HIT = 0.4  # collect one hit into SQLite's in-memory IN set
 _PROBE_ENTRY = 0.6  # walk one partial-index entry and test it against that set
 _SEEK_ENTRY = 100.0  # walk one partial-index entry and look it up in the FTS index
+_SCORE_LOOKUP = 2.0  # look one job's score up in job_scores
 # From this many hits on, walking the whole partial index beats fetching every hit.
 _COUNT_BY_PROBING_FROM = int(_PROBE_ENTRY * _VISIBLE_JOBS_GUESS / (_FETCH_HIT - _COLLECT_HIT))
 # A range over the whole (created_at, id) partial index; see _count_statement.
@@ -159,18 +160,25 @@ def _page_plan(filters: JobFilters, sort: JobSort, hits: int, end: int) -> HitPl
     """The cheapest SQLite plan for one page (ending at row `end`) of a search's `hits`.
 
     "probe" and "seek" walk the sort's partial index in order, so they need filters the index
-    answers alone: visibility, and a range on the sort key itself. The score index lives in
-    job_scores, so each score entry walked also fetches its job (for its rowid).
+    answers alone: visibility and a range on the sort key, or (walking by creation) a score
+    range, each entry's score looked up. The score index lives in job_scores, so each score
+    entry walked also fetches its job (for its rowid).
     """
     walkable = (
         _only_visibility(filters)
         and filters.posted_days is None
-        and (sort == "match_score" or (sort == "created_at" and not _scored(filters)))
+        and sort in ("match_score", "created_at")
     )
     if not walkable:
         return "fetch"
     walked = end * _VISIBLE_JOBS_GUESS / max(hits, 1)  # index entries visited to fill the page
-    per_entry = _FETCH_HIT if sort == "match_score" else 0.0
+    # Walking the scores' index fetches each entry's job (for its rowid); walking the jobs' one
+    # under a score range looks each entry's score up.
+    per_entry = 0.0
+    if sort == "match_score":
+        per_entry = _FETCH_HIT
+    elif _scored(filters):
+        per_entry = _SCORE_LOOKUP
     costs: dict[HitPlan, float] = {
         "fetch": _FETCH_HIT * hits,
         "probe": _COLLECT_HIT * hits + (_PROBE_ENTRY + per_entry) * walked,
@@ -235,8 +243,16 @@ def _count_statement(
         return search.count_visible()
     if not isinstance(search, SqliteSearch):
         return count(search.condition())
+    if scored and filters.posted_days is None:
+        # Walk ix_job_scores_visible over the range, testing each entry's job against the hits
+        # (its rowid comes from the jobs' id index: no wide row is read).
+        return (
+            select(func.count())
+            .select_from(JobScore)
+            .join(Job, Job.id == JobScore.job_id)
+            .where(SCORED_VISIBLE, *_score_range(filters), search.condition("probe"))
+        )
     if scored:
-        # Scores live in job_scores: each hit is fetched and joined to its score.
         return count(search.condition("fetch"))
     # Other SQLite search counts should only read the small partial indexes. With ANALYZE
     # statistics its planner prefers scanning the wide jobs table to walking a partial index,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.util
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Job
+from app.services import jobs
+from app.services.jobs import JobSort
 from app.services.search import (
     SPECIAL_TOKENS,
+    HitPlan,
     PostgresSearch,
     SearchQuery,
     SqliteSearch,
@@ -20,6 +24,8 @@ from app.services.search import (
     search_prepare,
 )
 from tests.factories import make_board, make_job
+
+T0 = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 
 POSTGRESQL: Dialect = PGDialect_asyncpg()  # type: ignore[no-untyped-call]
 MIGRATION = Path(__file__).parents[2] / "alembic" / "versions" / "001_initial.py"
@@ -133,3 +139,39 @@ def test_a_long_query_nests_shallowly() -> None:
     sql = str(statement.compile(dialect=POSTGRESQL))
     assert sql.count("phraseto_tsquery(") == 250
     assert "((((((((((" not in sql
+
+
+@pytest.mark.parametrize("sort", ["created_at", "match_score"])
+@pytest.mark.parametrize("plan", ["fetch", "probe", "seek"])
+async def test_a_search_with_a_score_range_lists_the_same_jobs_with_every_plan(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch, sort: JobSort, plan: HitPlan
+) -> None:
+    # On SQLite the page plan depends on the number of hits; each must list the same jobs,
+    # in order, with the same total (PostgreSQL has one plan: the same answer).
+    monkeypatch.setattr(jobs, "_page_plan", lambda *_: plan)
+    board = await make_board(session)
+    expected = []
+    for n in range(12):
+        python = n % 3 != 0
+        job = await make_job(
+            session,
+            board,
+            title=f"Job {n:02}",
+            description="python" if python else "java",
+            match_score=float(n * 8),
+            created_at=T0 + timedelta(hours=n),
+            is_hidden=n == 10,
+        )
+        if python and job.match_score >= 40 and not job.is_hidden:
+            expected.append(job.title)
+
+    page = await jobs.list_jobs(
+        session, jobs.JobFilters(search="python", min_score=40), sort=sort, page_size=3
+    )
+    rest = await jobs.list_jobs(
+        session, jobs.JobFilters(search="python", min_score=40), sort=sort, page=2, page_size=3
+    )
+
+    listed = [listing.job.title for listing in (*page.listings, *rest.listings)]
+    assert listed == sorted(expected, reverse=True)  # newest and best are the same jobs here
+    assert page.total == rest.total == len(expected) == 4
