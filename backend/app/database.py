@@ -92,7 +92,20 @@ def build_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    event.listen(engine.sync_engine, "connect", _tsvectors_as_bytes)
+    return engine
+
+
+def _tsvectors_as_bytes(dbapi_connection: Any, _record: Any) -> None:
+    """Search vectors travel in PostgreSQL's binary form, opaque to Python: a scan's vectors
+    computed on one connection (app/services/search_vectors.py) go back in on another without
+    being printed as text and parsed again."""
+    dbapi_connection.run_async(
+        lambda connection: connection.set_type_codec(
+            "tsvector", schema="pg_catalog", encoder=bytes, decoder=bytes, format="binary"
+        )
+    )
 
 
 def reading(engine: AsyncEngine) -> AsyncEngine:

@@ -265,7 +265,7 @@ class _Storer:
         ids = {seen.dedup_hash: uuid.uuid4() for seen in listings}
         inserted: set[str] = set()
         writing: asyncio.Future[list[str]] | None = None
-        vectoring: asyncio.Future[list[str]] | None = None
+        vectoring: asyncio.Future[list[bytes]] | None = None
         try:
             for chunk in _chunks(listings, INSERT_CHUNK):
                 # Normalise and score this chunk while the database stores the previous one
@@ -300,7 +300,7 @@ class _Storer:
         statement: Any,
         rows: list[dict[str, Any]],
         scores: dict[str, dict[str, Any]],
-        vectors: asyncio.Future[list[str]] | None,
+        vectors: asyncio.Future[list[bytes]] | None,
     ) -> list[str]:
         """Insert one chunk of new jobs (with their search vectors, once computed, if a source
         computes them), then the scores of those inserted; return their keys."""

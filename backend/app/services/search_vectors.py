@@ -36,7 +36,7 @@ JOBS_WITH_VECTOR = Table(
 MIN_LISTINGS = 2_000
 
 _VECTORS = text(
-    """SELECT jobs_search_vector(t, c, d)::text
+    """SELECT jobs_search_vector(t, c, d)
     FROM unnest(:titles, :companies, :descriptions) WITH ORDINALITY AS u(t, c, d, n)
     ORDER BY n"""
 ).bindparams(
@@ -52,8 +52,8 @@ class VectorSource:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
-    async def vectors(self, rows: Sequence[dict[str, Any]]) -> list[str]:
-        """Each row's vector (from its title, company and description), in order, as text."""
+    async def vectors(self, rows: Sequence[dict[str, Any]]) -> list[bytes]:
+        """Each row's vector (from its title, company and description), in order (binary)."""
         result = await self.connection.execute(
             _VECTORS,
             {
