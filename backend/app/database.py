@@ -108,6 +108,17 @@ def _tsvectors_as_bytes(dbapi_connection: Any, _record: Any) -> None:
     )
 
 
+# The escape character of the LIKE patterns below.
+LIKE_ESCAPE = "\\"
+
+
+def like_containing(text: str) -> str:
+    """A LIKE pattern (with ESCAPE LIKE_ESCAPE) matching `text` anywhere, its own % and _ taken
+    literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def reading(engine: AsyncEngine) -> AsyncEngine:
     """The same engine for work that only reads: its SQLite transactions wait for no writer."""
     return engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})

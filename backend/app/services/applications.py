@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.database import LIKE_ESCAPE, like_containing
 from app.errors import NotFound
 from app.models import (
     Application,
@@ -63,12 +64,6 @@ def _viewed() -> Select[Application, float, str]:
     )
 
 
-def _contains(text: str) -> str:
-    """A LIKE pattern matching `text` anywhere, with its own % and _ taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 async def list_applications(
     session: AsyncSession,
     *,
@@ -89,12 +84,12 @@ async def list_applications(
     # NUL cannot occur in stored text (and PostgreSQL refuses it in a query): drop it.
     search = (search or "").replace("\x00", "").strip()
     if search:
-        pattern = _contains(search)
+        pattern = like_containing(search)
         filters.append(
             or_(
-                Application.title.ilike(pattern, escape="\\"),
-                Application.company.ilike(pattern, escape="\\"),
-                Application.notes.ilike(pattern, escape="\\"),
+                Application.title.ilike(pattern, escape=LIKE_ESCAPE),
+                Application.company.ilike(pattern, escape=LIKE_ESCAPE),
+                Application.notes.ilike(pattern, escape=LIKE_ESCAPE),
             )
         )
     if due:

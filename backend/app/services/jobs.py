@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, CursorResult, Select, TextClause, case, fu
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
+from app.database import LIKE_ESCAPE, like_containing
 from app.errors import InvalidInput, NotFound
 from app.models import Application, Job, JobBoard, JobScore
 from app.models.base import utcnow
@@ -115,9 +116,8 @@ def _conditions(filters: JobFilters) -> list[Condition]:
         conditions.append(Job.board_id == filters.board_id)
     conditions.extend(_score_range(filters))
     if filters.location:
-        pattern = filters.location.replace("\x00", "")
-        escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(Job.location.ilike(f"%{escaped}%", escape="\\"))
+        pattern = like_containing(filters.location.replace("\x00", ""))
+        conditions.append(Job.location.ilike(pattern, escape=LIKE_ESCAPE))
     if filters.is_new is not None:
         conditions.append(Job.is_new.is_(filters.is_new))
     now = utcnow()

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.database import LIKE_ESCAPE, like_containing
 from app.models import Job, JobBoard, JobScore, UserProfile
 from app.services.keywords import KeywordFinder
 from app.services.matcher import Matcher, Preferences
@@ -259,9 +260,13 @@ class _Rescorer:
             non_ascii = func.octet_length(description) != func.char_length(description)
             holds = [func.strpos(lowered, keyword) > 0 for keyword in sorted(keywords)]
         else:
-            lowered = func.lower(description)
             non_ascii = func.length(description) != func.length(cast(description, LargeBinary))
-            holds = [func.instr(lowered, keyword) > 0 for keyword in sorted(keywords)]
+            # SQLite's LIKE ignores ASCII case, as its lower() folds only ASCII: the same test
+            # as instr(lower(...)), without copying each description (about twice as fast).
+            holds = [
+                description.like(like_containing(keyword), escape=LIKE_ESCAPE)
+                for keyword in sorted(keywords)
+            ]
         return or_(false(), non_ascii, *holds)
 
     async def write(self, jobs: list[_Job]) -> None:

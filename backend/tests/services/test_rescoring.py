@@ -130,6 +130,8 @@ TRICKY = {
     "ML platform": "Machine learning platform; learning every day.",
     "Folded case": "Kubernetes written with a Kelvin sign: \u212aubernetes, and Ru\u017ft.",
     "Python only": "Python services.",
+    # LIKE's own characters, which the database's first look must take literally.
+    "Wildcards": "Ship node_js at 100% from C:\\Tools daily.",
 }
 
 
@@ -140,6 +142,7 @@ TRICKY = {
         (["python", "rust", "kubernetes"], ["rust"]),  # keywords removed
         (["python"], ["python", "c++", "c", "machine learning", "learning"]),  # overlapping
         (["c++", "machine learning"], ["rust", "c"]),  # from overlapping to plain words
+        (["python"], ["node_js", "100%", "c:\\tools", "node%js"]),  # LIKE's special characters
     ],
 )
 async def test_a_rescore_scores_as_the_matcher_does_after_any_keyword_change(
