@@ -279,7 +279,9 @@ async def test_render_pages_through_the_url_parameter(
 async def test_infinite_scroll_loads_cards_until_the_list_ends(
     server: LocalServer, in_browser: FetchContext, max_pages: int, complete: bool
 ) -> None:
-    feed = [{"title": f"Engineer {n}", "url": f"/jobs/{n}", "location": "Remote"} for n in range(7)]
+    feed = [
+        {"title": f"Engineer {n}", "url": f"/jobs/{n}", "location": "Remote"} for n in range(20)
+    ]
     server.route("GET", "/careers", Reply(body=read("infinite.html")))
     server.route(
         "GET", "/api/feed", lambda r: Reply(json={"jobs": feed[int(r.query["offset"]) :][:3]})
@@ -296,8 +298,14 @@ async def test_infinite_scroll_loads_cards_until_the_list_ends(
         in_browser,
     )
 
-    expected = 7 if complete else 6
-    assert [job.title for job in result.jobs] == [f"Engineer {n}" for n in range(expected)]
+    titles = [job.title for job in result.jobs]
+    assert titles == [f"Engineer {n}" for n in range(len(titles))]  # in order, none skipped
+    if complete:
+        assert len(titles) == len(feed)
+    else:
+        # The first batch and one scroll's worth; the page may answer one scroll gesture with
+        # a second fetch (its listener fires again as the wheel lands), never with more.
+        assert 6 <= len(titles) <= 9
     assert result.jobs[0].url == f"{server.url}/jobs/0"
     assert result.complete is complete
 
