@@ -49,7 +49,7 @@ class KeywordFinder:
         # letter variants): those rare texts and keywords take the regex itself.
         if text.isascii():
             return not self._ascii
-        return not self._ascii or any(odd in text for odd in _CASE_ODDITIES)
+        return not self._ascii or any(odd in text for odd in _REGEX_CASE_ODDITIES)
 
     def find(self, text: str) -> set[str]:
         """The keywords occurring in `text` as whole words."""
@@ -92,7 +92,12 @@ class KeywordFinder:
         return False
 
 
-_CASE_ODDITIES = ("\u0130", "\u0131", "\u017f")
+# The non-ASCII characters that fold onto ASCII letters: İ (lower() gives "i" and a combining
+# dot), dotless i (U+0131) and long s (U+017F) (re.IGNORECASE takes them for i and s), the Kelvin
+# sign (lower() gives "k"). Only these can make a text hold an ASCII keyword its ASCII letters lack.
+ASCII_CASE_ODDITIES = ("\u0130", "\u0131", "\u017f", "\u212a")
+# Those that str.lower() does not fold as the regex does.
+_REGEX_CASE_ODDITIES = ASCII_CASE_ODDITIES[:3]
 _PLAIN_WORD = re.compile(r"[a-z0-9_]+")
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
+import re
+import string
+import sys
 
 import pytest
 
-from app.services.keywords import KeywordFinder, keyword_matcher
+from app.services.keywords import ASCII_CASE_ODDITIES, KeywordFinder, keyword_matcher
 from app.services.matcher import (
     Matcher,
     Place,
@@ -104,3 +107,16 @@ def test_keyword_finder_finds_what_the_whole_word_regex_finds() -> None:
         assert pattern is not None
         assert KeywordFinder(keywords).find(text) == {m.lower() for m in pattern.findall(text)}
         assert KeywordFinder(keywords).search(text) == bool(pattern.search(text))
+
+
+def test_only_the_known_oddities_fold_onto_ascii_letters() -> None:
+    """A rescore's first look at descriptions trusts that only these non-ASCII characters can
+    make the matcher find an ASCII keyword: by lower() or by the regex's case folding."""
+    letters = [re.compile(letter, re.IGNORECASE) for letter in string.ascii_lowercase]
+    folding = {
+        character
+        for character in map(chr, range(0x80, sys.maxunicode + 1))
+        if any(c.isascii() for c in character.lower())
+        or any(letter.fullmatch(character) for letter in letters)
+    }
+    assert folding == set(ASCII_CASE_ODDITIES)
