@@ -33,7 +33,7 @@ from app.scrapers.base import RawJob
 from app.services.listing_identity import ListingIdentity
 from app.services.rescoring import board_matcher, rescore_open_jobs
 from app.services.scanner import StoreOutcome, store_listings
-from benchmarks import data
+from benchmarks import data, floors
 from benchmarks.harness import insert_jobs, insert_rows, print_table, scratch_database_url
 
 FIRST_SCAN_TARGET = {"sqlite": 5_000, "postgresql": 3_000}  # listings/s, at least
@@ -345,4 +345,28 @@ def run(backends: list[str], count: int, stored: int, naive_count: int) -> None:
                 )
             ],
             ("naive alternative", "naive listings/s", "Hunter listings/s", "ratio"),
+        )
+        machine_floor = floors.floor(backend, data.raw_jobs(count))
+        issue_floor = floors.ISSUE_FLOOR[backend]
+        first_rate = count / scans.first.wall_s
+        print_table(
+            f"[{backend}] this machine against the issue's (its reference insert, {count:,} rows)",
+            [
+                (
+                    "bare insert with full-text index (listings/s)",
+                    f"{machine_floor:,.0f}",
+                    f"{issue_floor:,}",
+                    f"{machine_floor / issue_floor:.2f}x",
+                    f"{first_rate / machine_floor:.0%}",
+                    f"{FIRST_SCAN_TARGET[backend] / issue_floor:.0%}",
+                )
+            ],
+            (
+                "reference insert",
+                "here",
+                "issue's machine",
+                "speed here",
+                "first scan / floor here",
+                "target / floor there",
+            ),
         )
