@@ -117,16 +117,15 @@ async def rescore_open_jobs(session: AsyncSession) -> int:
     keywords it was last scored against it contains (they were found in its current text: a
     scan rescores every listing whose content changes), so only keywords new since then are
     looked for, and only in descriptions the database finds holding them at all. Scores are
-    written back with one statement per chunk. Closed jobs keep their old score
+    written back in bulk (see `_Rescorer.write`). Closed jobs keep their old score
     (a job that reopens is scored by the scan that reopens it). Never commits.
     """
     profile = await get_profile(session)
     dialect = session.get_bind().dialect.name
     sqlite = dialect == "sqlite"
     # SQLite reads the jobs in rowid order (their storage order) and writes each score row by
-    # its own rowid (no second index). PostgreSQL reads them in ranges of ids, so each range is
-    # read (descriptions included) in storage order rather than one index entry at a time, and
-    # writes by job id.
+    # its own rowid (no second index). PostgreSQL reads them in ranges of the table's pages
+    # (descriptions included), and writes by job id.
     key: ColumnElement[Any] = literal_column("jobs.rowid", Integer) if sqlite else JOBS.c.id
     target: ColumnElement[Any] = literal_column("job_scores.rowid", Integer) if sqlite else key
     # Board ids as stored (SQLite: hex text), skipping a UUID round trip per row.
@@ -179,6 +178,10 @@ async def _rowid_chunks(
         yield rows, and_(key >= first, key <= after)
 
 
+_PAGES_FROM = text("jobs.ctid >= CAST(:first AS tid)")
+_PAGES_BEFORE = text("jobs.ctid < CAST(:end AS tid)")
+
+
 async def _page_range_chunks(session: AsyncSession, query: Select[Any]) -> AsyncIterator[Chunk]:
     """Open jobs in ranges of the jobs table's pages holding about RESCORE_CHUNK jobs each
     (PostgreSQL). Each range is read from its own pages only, as is each range's look at
@@ -206,10 +209,6 @@ async def _page_range_chunks(session: AsyncSession, query: Select[Any]) -> Async
         rows = (await session.execute(query.where(within))).all()
         if rows:
             yield rows, within
-
-
-_PAGES_FROM = text("jobs.ctid >= CAST(:first AS tid)")
-_PAGES_BEFORE = text("jobs.ctid < CAST(:end AS tid)")
 
 
 class _Rescorer:
