@@ -2,10 +2,11 @@
 
 `store_listings` is the storing half of the scan pipeline (SPEC §4); the orchestration (leases,
 ScanRun rows, events) calls it inside its own transaction. Its cost is a handful of statements
-per scan whatever the number of listings: existing rows are looked up by `dedup_hash` in chunks,
-new rows inserted and changed rows updated with one executemany per chunk, unchanged rows
-touched with set-based UPDATEs. Nothing is read or written one job at a time, and a listing
-seen again unchanged costs two hashes and no normalising, scoring or rewriting.
+per scan whatever the number of listings: one UPDATE ... RETURNING marks the stored rows seen
+and reads what deciding about them needs (their keys travel as one parameter), new rows are
+inserted and changed rows rewritten with one executemany per chunk. Nothing is read or written
+one job at a time, and a listing seen again unchanged costs two hashes (computed while the
+database looks it up) and no normalising, scoring or rewriting.
 """
 
 from __future__ import annotations
@@ -17,7 +18,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, String, any_, bindparam, insert, literal, select, update
+from sqlalchemy import (
+    JSON,
+    CursorResult,
+    String,
+    any_,
+    bindparam,
+    column,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,9 +46,9 @@ from app.services.search_vectors import JOBS_WITH_VECTOR, VectorSource, vector_s
 
 JOBS = Job.metadata.tables["jobs"]
 SCORES = JobScore.metadata.tables["job_scores"]
-# Rows per statement. SQLite builds before 3.32 allow 999 bound values per statement;
-# PostgreSQL takes a scan's keys as one array parameter.
-CHUNK = {"sqlite": 900, "postgresql": 20_000}
+# Keys (or rows) per statement: keys travel as one parameter, a JSON array on SQLite and an
+# array on PostgreSQL, so a scan's are usually one statement.
+CHUNK = 20_000
 # New rows per INSERT: at most one "insertmanyvalues" batch, so each write is one round trip.
 INSERT_CHUNK = 900
 MAX_LENGTH = {
@@ -65,7 +78,7 @@ class _Seen:
     listing: RawJob
     company: str
     dedup_hash: str
-    content_hash: str
+    content_hash: str  # hashed while the database looks up the known listings
     posted_date: datetime | None
 
 
@@ -111,18 +124,27 @@ async def store_listings(
     """
     await session.flush()  # the board (and anything else pending) must exist before its jobs
     storer = _Storer(session, board, now or utcnow())
-    seen, filtered_out = storer.identify(listings)
     storer.matcher = board_matcher(await get_profile(session), board.keyword_filters)
+    seen, filtered_out = storer.identify(listings)
+    # The database finds (and marks seen) the known listings while their contents are hashed.
+    loading = asyncio.ensure_future(storer.load(list(seen)))
+    try:
+        for listing in seen.values():
+            listing.content_hash = content_hash(listing.listing, listing.company)
+    except BaseException:
+        await abandon(loading)
+        raise
+    stored = await loading
+    await storer.compare_unhashed(stored, seen)
 
-    stored = await storer.load(seen)
     new_job_ids, conflicts = await storer.insert(
         [s for key, s in seen.items() if key not in stored]
     )
     if conflicts:  # inserted by another scan since we looked: known listings after all
-        stored.update(await storer.load({key: seen[key] for key in conflicts}))
+        stored.update(await storer.load(conflicts))
+        await storer.compare_unhashed(stored, seen)
 
     rewrites: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    unchanged: list[str] = []
     backfills: list[dict[str, Any]] = []
     for key, row in stored.items():
         listing = seen[key]
@@ -130,10 +152,8 @@ async def store_listings(
             rewrites.append(storer.rewrite_values(row, listing))
         elif row.backfill:
             backfills.append({"_key": key, "content_hash": listing.content_hash})
-        else:
-            unchanged.append(key)
     await storer.rewrite(rewrites)
-    await storer.touch(unchanged + filtered_out, backfills)
+    await storer.touch(filtered_out, backfills)
     closed = await storer.close_unseen() if complete else 0
     return StoreOutcome(
         found=len(seen),
@@ -152,17 +172,21 @@ class _Storer:
         self.board = board
         self.now = now
         dialect = session.get_bind().dialect.name
-        self.chunk = CHUNK.get(dialect, CHUNK["sqlite"])
-        # Rows whose dedup_hash is in the `keys` parameter: one array on PostgreSQL (a single
-        # parameter, however many keys), an IN list on SQLite.
+        # Rows whose dedup_hash is in the `keys` parameter, a single parameter however many
+        # keys: an array on PostgreSQL, a JSON array on SQLite (an IN list there would be
+        # rendered into the SQL key by key, and is capped at 999 values on older builds).
         self.with_key = (
             JOBS.c.dedup_hash == any_(bindparam("keys", type_=postgresql.ARRAY(String)))
             if dialect == "postgresql"
-            else JOBS.c.dedup_hash.in_(bindparam("keys", expanding=True))
+            else JOBS.c.dedup_hash.in_(
+                select(column("value")).select_from(func.json_each(bindparam("keys", type_=JSON)))
+            )
         )
         self.make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self.identity = ListingIdentity(board.id, board.url, board.scraper_config or {})
         self.matcher: Matcher | None = None
+        # Being seen again is not a change to the listing: updated_at stays.
+        self.seen_now = {"last_seen_at": now, "updated_at": JOBS.c.updated_at}
 
     def identify(self, listings: Sequence[RawJob]) -> tuple[dict[str, _Seen], list[str]]:
         """The listings to store keyed by dedup_hash, and the dedup hashes of those the
@@ -179,28 +203,31 @@ class _Storer:
             if keep and not keep.search(listing.title, listing.description):
                 filtered_out.append(key)
             elif key not in seen:
-                hashed = content_hash(listing, company)
-                seen[key] = _Seen(listing, company, key, hashed, _utc(listing.posted_date))
+                seen[key] = _Seen(listing, company, key, "", _utc(listing.posted_date))
         return seen, filtered_out
 
-    async def load(self, seen: dict[str, _Seen]) -> dict[str, _Stored]:
-        """The stored rows holding these dedup hashes (any board's: a listing is stored once)."""
+    async def load(self, keys: list[str]) -> dict[str, _Stored]:
+        """The stored rows holding these dedup hashes (any board's: a listing is stored once),
+        marked seen now as they are read."""
         stored: dict[str, _Stored] = {}
-        query = select(
-            JOBS.c.dedup_hash, JOBS.c.content_hash, JOBS.c.closed_at, JOBS.c.posted_date
-        ).where(self.with_key)
-        for keys in _chunks(list(seen), self.chunk):
-            for key, *row in await self.session.execute(query, {"keys": keys}):
+        query = (
+            update(JOBS)
+            .where(self.with_key)
+            .values(self.seen_now)
+            .returning(JOBS.c.dedup_hash, JOBS.c.content_hash, JOBS.c.closed_at, JOBS.c.posted_date)
+        )
+        for chunk in _chunks(keys, CHUNK):
+            for key, *row in await self.session.execute(query, {"keys": chunk}):
                 stored[key] = _Stored(*row)
-        await self._compare_unhashed(stored, seen)
         return stored
 
-    async def _compare_unhashed(self, stored: dict[str, _Stored], seen: dict[str, _Seen]) -> None:
-        """Rows written without a content hash (imported ones) are compared column by column."""
+    async def compare_unhashed(self, stored: dict[str, _Stored], seen: dict[str, _Seen]) -> None:
+        """Rows written without a content hash (imported ones) are compared column by column;
+        those found unchanged get their hash recorded."""
         unhashed = [key for key, row in stored.items() if row.content_hash is None]
         columns = [JOBS.c.dedup_hash, *(JOBS.c[name] for name in CONTENT_FIELDS)]
         query = select(*columns).where(self.with_key)
-        for keys in _chunks(unhashed, self.chunk):
+        for keys in _chunks(unhashed, CHUNK):
             for key, *values in await self.session.execute(query, {"keys": keys}):
                 listing = self._values(seen[key])
                 if values == [listing[name] for name in CONTENT_FIELDS]:
@@ -339,21 +366,19 @@ class _Storer:
         )
         job_id = select(JOBS.c.id).where(JOBS.c.dedup_hash == bindparam("_key"))
         rescore = update(SCORES).where(SCORES.c.job_id == job_id.scalar_subquery())
-        for chunk in _chunks(rewrites, self.chunk):
+        for chunk in _chunks(rewrites, CHUNK):
             await self.session.execute(statement, [values for values, _ in chunk])
             await self.session.execute(rescore, [score for _, score in chunk])
 
-    async def touch(self, keys: list[str], backfills: list[dict[str, Any]]) -> None:
-        """Mark listings seen now (unchanged, or outside the filters but still on the source);
-        record the content hashes found for rows stored without one."""
-        # Being seen again is not a change to the listing: updated_at stays.
-        seen_now = {"last_seen_at": self.now, "updated_at": JOBS.c.updated_at}
-        touch = update(JOBS).where(self.with_key, JOBS.c.closed_at.is_(None)).values(seen_now)
-        for chunk in _chunks(keys, self.chunk):
+    async def touch(self, filtered_out: list[str], backfills: list[dict[str, Any]]) -> None:
+        """Mark open listings the keyword filter dropped seen now (they are still on the
+        source); record the content hashes found for rows stored without one."""
+        touch = update(JOBS).where(self.with_key, JOBS.c.closed_at.is_(None)).values(self.seen_now)
+        for chunk in _chunks(filtered_out, CHUNK):
             await self.session.execute(touch, {"keys": chunk})
-        statement = update(JOBS).where(JOBS.c.dedup_hash == bindparam("_key")).values(seen_now)
-        for batch in _chunks(backfills, self.chunk):
-            await self.session.execute(statement, batch)
+        statement = update(JOBS).where(JOBS.c.dedup_hash == bindparam("_key"))
+        for batch in _chunks(backfills, CHUNK):
+            await self.session.execute(statement.values(self.seen_now), batch)
 
     async def close_unseen(self) -> int:
         """Close this board's open listings that this (complete) scan did not see."""
