@@ -46,9 +46,10 @@ from app.services.search_vectors import JOBS_WITH_VECTOR, VectorSource, vector_s
 
 JOBS = Job.metadata.tables["jobs"]
 SCORES = JobScore.metadata.tables["job_scores"]
-# Keys (or rows) per statement: keys travel as one parameter, a JSON array on SQLite and an
-# array on PostgreSQL, so a scan's are usually one statement.
-CHUNK = 20_000
+# Keys (or rows) per statement. Keys travel as one parameter (a JSON array on SQLite, an array
+# on PostgreSQL), so this only bounds memory: SQLite keeps the pages a statement changes in a
+# statement journal (in memory) until it ends, a few MB for 2,000 rows.
+CHUNK = {"sqlite": 2_000, "postgresql": 20_000}
 # New rows per INSERT: at most one "insertmanyvalues" batch, so each write is one round trip.
 INSERT_CHUNK = 900
 MAX_LENGTH = {
@@ -182,6 +183,7 @@ class _Storer:
                 select(column("value")).select_from(func.json_each(bindparam("keys", type_=JSON)))
             )
         )
+        self.chunk = CHUNK.get(dialect, CHUNK["sqlite"])
         self.make_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self.identity = ListingIdentity(board.id, board.url, board.scraper_config or {})
         self.matcher: Matcher | None = None
@@ -216,7 +218,7 @@ class _Storer:
             .values(self.seen_now)
             .returning(JOBS.c.dedup_hash, JOBS.c.content_hash, JOBS.c.closed_at, JOBS.c.posted_date)
         )
-        for chunk in _chunks(keys, CHUNK):
+        for chunk in _chunks(keys, self.chunk):
             for key, *row in await self.session.execute(query, {"keys": chunk}):
                 stored[key] = _Stored(*row)
         return stored
@@ -227,7 +229,7 @@ class _Storer:
         unhashed = [key for key, row in stored.items() if row.content_hash is None]
         columns = [JOBS.c.dedup_hash, *(JOBS.c[name] for name in CONTENT_FIELDS)]
         query = select(*columns).where(self.with_key)
-        for keys in _chunks(unhashed, CHUNK):
+        for keys in _chunks(unhashed, self.chunk):
             for key, *values in await self.session.execute(query, {"keys": keys}):
                 listing = self._values(seen[key])
                 if values == [listing[name] for name in CONTENT_FIELDS]:
@@ -366,7 +368,7 @@ class _Storer:
         )
         job_id = select(JOBS.c.id).where(JOBS.c.dedup_hash == bindparam("_key"))
         rescore = update(SCORES).where(SCORES.c.job_id == job_id.scalar_subquery())
-        for chunk in _chunks(rewrites, CHUNK):
+        for chunk in _chunks(rewrites, self.chunk):
             await self.session.execute(statement, [values for values, _ in chunk])
             await self.session.execute(rescore, [score for _, score in chunk])
 
@@ -374,10 +376,10 @@ class _Storer:
         """Mark open listings the keyword filter dropped seen now (they are still on the
         source); record the content hashes found for rows stored without one."""
         touch = update(JOBS).where(self.with_key, JOBS.c.closed_at.is_(None)).values(self.seen_now)
-        for chunk in _chunks(filtered_out, CHUNK):
+        for chunk in _chunks(filtered_out, self.chunk):
             await self.session.execute(touch, {"keys": chunk})
         statement = update(JOBS).where(JOBS.c.dedup_hash == bindparam("_key"))
-        for batch in _chunks(backfills, CHUNK):
+        for batch in _chunks(backfills, self.chunk):
             await self.session.execute(statement.values(self.seen_now), batch)
 
     async def close_unseen(self) -> int:
