@@ -151,11 +151,33 @@ async def rescore_open_jobs(session: AsyncSession) -> int:
     chunks = _rowid_chunks(session, query, key) if sqlite else _page_range_chunks(session, query)
     rescorer = _Rescorer(session, key, matchers)
     scored = 0
-    async for rows, within in chunks:
-        jobs = rescorer.plan(rows)
-        await rescorer.find_keywords(jobs, within)
-        await rescorer.write(jobs)
+    # A pipeline over the chunks: while the database searches one chunk's descriptions, this
+    # process works out the previous chunk's scores, and it looks through the descriptions
+    # found while the database writes those scores. (One statement at a time on the session.)
+    chunk = await anext(chunks, None)
+    current = None if chunk is None else (rescorer.plan(chunk[0]), chunk[1])
+    previous: list[_Job] = []
+    while current is not None:
+        jobs, within = current
+        searching = asyncio.ensure_future(rescorer.descriptions(jobs, within))
+        try:
+            changed = rescorer.outcomes(previous)
+        except BaseException:
+            await abandon(searching)
+            raise
+        descriptions = await searching
+        writing = asyncio.ensure_future(rescorer.write(changed))
+        try:
+            rescorer.find_keywords(jobs, descriptions)
+        except BaseException:
+            await abandon(writing)
+            raise
+        await writing
         scored += len(jobs)
+        previous = jobs
+        chunk = await anext(chunks, None)
+        current = None if chunk is None else (rescorer.plan(chunk[0]), chunk[1])
+    await rescorer.write(rescorer.outcomes(previous))
     await rescorer.finish()
     return scored
 
@@ -256,19 +278,24 @@ class _Rescorer:
             return matcher, before.matched & asked, asked - before.checked
         return matcher, frozenset(), asked
 
-    async def find_keywords(self, jobs: list[_Job], within: ColumnElement[bool]) -> None:
-        """Look for each job's wanted keywords in its title and (when the database finds any
-        of them there) its description. `within` selects the jobs' chunk."""
-        searching = {job.key: job for job in jobs if job.wanted}
-        if not searching:
-            return
-        wanted = frozenset().union(*(job.wanted for job in searching.values()))
+    async def descriptions(self, jobs: list[_Job], within: ColumnElement[bool]) -> dict[Any, str]:
+        """The descriptions of these jobs that the database finds may hold keywords they still
+        want looked for, by job key. `within` selects the jobs' chunk."""
+        wanted = frozenset().union(*(job.wanted for job in jobs))
+        if not wanted:
+            return {}
         query = select(self.key, JOBS.c.description).where(
             JOBS.c.closed_at.is_(None), within, self._may_hold(wanted)
         )
-        descriptions: dict[Any, str] = dict((await self.session.execute(query)).all())
-        for row_key, job in searching.items():
-            description = descriptions.get(row_key)
+        return dict((await self.session.execute(query)).all())
+
+    def find_keywords(self, jobs: list[_Job], descriptions: dict[Any, str]) -> None:
+        """Look for each job's wanted keywords in its title and its description, if among
+        `descriptions` (those that may hold any)."""
+        for job in jobs:
+            if not job.wanted:
+                continue
+            description = descriptions.get(job.key)
             if description is None:  # only the title to look at: titles repeat
                 title_key = (job.wanted, job.title)
                 hits = self._title_hits.get(title_key)
@@ -307,11 +334,14 @@ class _Rescorer:
             false(), *(description.like(pattern, escape=LIKE_ESCAPE) for pattern in patterns)
         )
 
-    async def write(self, jobs: list[_Job]) -> None:
-        """Write back the new scores and details (PostgreSQL: stage them for `finish`). (Any
-        change to what is matched changes every job's details: the keywords missing, or the
-        title's, location's or remote part.)"""
-        changed = [(job.target, *self._outcome(job)) for job in jobs]
+    def outcomes(self, jobs: list[_Job]) -> list[tuple[Any, float, str]]:
+        """Each job's score row, new score and details (JSON). (Any change to what is matched
+        changes every job's details: the keywords missing, or the title's, location's or
+        remote part.)"""
+        return [(job.target, *self._outcome(job)) for job in jobs]
+
+    async def write(self, changed: list[tuple[Any, float, str]]) -> None:
+        """Write back new scores and details (PostgreSQL: stage them for `finish`)."""
         if not changed:
             return
         connection = await self.session.connection()

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import Job
 from app.services import rescoring
 from app.services.jobs import JobFilters, list_jobs
+from app.services.keywords import KeywordFinder
 from app.services.matcher import Matcher
 from app.services.rescoring import rescore_open_jobs
 from tests.factories import make_board, make_job, make_profile
@@ -110,25 +111,34 @@ async def test_rescoring_reads_in_chunks(
     # space earlier tests' rolled-back rows left.)
 
 
+@pytest.mark.parametrize(
+    ("owner", "method"),
+    [
+        # Scoring a chunk fails while the database searches the next one's descriptions.
+        (Matcher, "facets"),
+        # Looking through a chunk's descriptions fails while the database writes scores.
+        (KeywordFinder, "find"),
+    ],
+)
 async def test_a_rescore_failing_midway_leaves_the_session_usable(
-    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch, owner: type, method: str
 ) -> None:
     monkeypatch.setattr(rescoring, "RESCORE_CHUNK", 2)
     await make_profile(session, skills=["python"])
     board = await make_board(session)
     for n in range(6):
         await make_job(session, board, title=f"Job {n}", match_score=55)
-    real_score = Matcher.facets
-    scored = 0
+    real = getattr(owner, method)
+    called = 0
 
-    def failing_score(self: Matcher, *args: Any, **kwargs: Any) -> Any:
-        nonlocal scored
-        scored += 1
-        if scored == 3:
+    def failing(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal called
+        called += 1
+        if called == 3:
             raise RuntimeError("matcher broke")
-        return real_score(self, *args, **kwargs)
+        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(Matcher, "facets", failing_score)
+    monkeypatch.setattr(owner, method, failing)
     with pytest.raises(RuntimeError, match="matcher broke"):
         async with session.begin_nested():
             await rescore_open_jobs(session)
