@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.database import LIKE_ESCAPE, like_containing
 from app.models import Job, JobBoard, JobScore, UserProfile
@@ -119,6 +120,11 @@ async def rescore_open_jobs(session: AsyncSession) -> int:
     looked for, and only in descriptions the database finds holding them at all. Scores are
     written back in bulk (see `_Rescorer.write`). Closed jobs keep their old score
     (a job that reopens is scored by the scan that reopens it). Never commits.
+
+    The jobs go by in chunks, pipelined so that this process and the database work at once.
+    On PostgreSQL, when the session's transaction has written nothing yet (a rescore of its
+    own, as after a profile change), descriptions are searched on a second connection beside
+    it, which sees the same committed jobs.
     """
     profile = await get_profile(session)
     dialect = session.get_bind().dialect.name
@@ -150,10 +156,21 @@ async def rescore_open_jobs(session: AsyncSession) -> int:
     )
     chunks = _rowid_chunks(session, query, key) if sqlite else _page_range_chunks(session, query)
     rescorer = _Rescorer(session, key, matchers)
+    async with _search_connection(session) as beside:
+        if beside is None:
+            scored = await _rescore_on_session(rescorer, chunks)
+        else:
+            rescorer.apply_each_chunk = True
+            scored = await _rescore_searching_beside(rescorer, chunks, beside)
+    await rescorer.finish()
+    return scored
+
+
+async def _rescore_on_session(rescorer: _Rescorer, chunks: AsyncIterator[Chunk]) -> int:
+    """The rescore's chunks, one statement at a time on its session. While the database searches
+    one chunk's descriptions, this process works out the previous chunk's scores, and it looks
+    through the descriptions found while the database writes those scores."""
     scored = 0
-    # A pipeline over the chunks: while the database searches one chunk's descriptions, this
-    # process works out the previous chunk's scores, and it looks through the descriptions
-    # found while the database writes those scores. (One statement at a time on the session.)
     chunk = await anext(chunks, None)
     current = None if chunk is None else (rescorer.plan(chunk[0]), chunk[1])
     previous: list[_Job] = []
@@ -178,8 +195,62 @@ async def rescore_open_jobs(session: AsyncSession) -> int:
         chunk = await anext(chunks, None)
         current = None if chunk is None else (rescorer.plan(chunk[0]), chunk[1])
     await rescorer.write(rescorer.outcomes(previous))
-    await rescorer.finish()
     return scored
+
+
+async def _rescore_searching_beside(
+    rescorer: _Rescorer, chunks: AsyncIterator[Chunk], beside: AsyncConnection
+) -> int:
+    """The rescore's chunks, their descriptions searched on a connection `beside` the session
+    (PostgreSQL): one chunk's while the session writes the previous chunk's scores and reads
+    the next chunk, the database's two cores each busy with one."""
+    scored = 0
+    chunk = await anext(chunks, None)
+    if chunk is None:
+        return 0
+    jobs, within = rescorer.plan(chunk[0]), chunk[1]
+    searching: asyncio.Future[dict[Any, str]] | None = asyncio.ensure_future(
+        rescorer.descriptions(jobs, within, beside)
+    )
+    previous: list[_Job] = []
+    try:
+        while True:
+            await rescorer.write(rescorer.outcomes(previous))
+            chunk = await anext(chunks, None)
+            following = None if chunk is None else (rescorer.plan(chunk[0]), chunk[1])
+            assert searching is not None
+            descriptions = await searching
+            searching = None
+            if following is not None:
+                searching = asyncio.ensure_future(rescorer.descriptions(*following, beside))
+            rescorer.find_keywords(jobs, descriptions)
+            scored += len(jobs)
+            previous = jobs
+            if following is None:
+                break
+            jobs, within = following
+    except BaseException:
+        await abandon(searching)
+        raise
+    await rescorer.write(rescorer.outcomes(previous))
+    return scored
+
+
+@asynccontextmanager
+async def _search_connection(session: AsyncSession) -> AsyncIterator[AsyncConnection | None]:
+    """A connection of the rescore's own to search descriptions on beside the session, or None
+    where it must search on the session itself: SQLite (one writer, in this process), or a
+    transaction that has written already (another connection could not see what it wrote)."""
+    bind = session.bind
+    engine = bind.engine if isinstance(bind, AsyncConnection) else bind
+    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
+        yield None
+        return
+    if await session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")):
+        yield None
+        return
+    async with engine.connect() as connection:
+        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
 
 # A chunk of open jobs (rows of the rescore's query), and the condition selecting its jobs.
@@ -250,6 +321,9 @@ class _Rescorer:
         # Listings share titles, places and keyword results: each outcome is worked out once.
         self._outcomes: dict[tuple[Any, ...], tuple[float, str]] = {}
         self._staging = False  # whether the temporary table of new scores exists
+        # PostgreSQL: apply each chunk's scores as it is written (while a connection beside the
+        # session searches the next chunk's descriptions), rather than all at once in `finish`.
+        self.apply_each_chunk = False
 
     def plan(self, rows: Sequence[Any]) -> list[_Job]:
         """The open jobs of one chunk with what is known of their keywords already."""
@@ -278,16 +352,23 @@ class _Rescorer:
             return matcher, before.matched & asked, asked - before.checked
         return matcher, frozenset(), asked
 
-    async def descriptions(self, jobs: list[_Job], within: ColumnElement[bool]) -> dict[Any, str]:
+    async def descriptions(
+        self,
+        jobs: list[_Job],
+        within: ColumnElement[bool],
+        connection: AsyncConnection | None = None,
+    ) -> dict[Any, str]:
         """The descriptions of these jobs that the database finds may hold keywords they still
-        want looked for, by job key. `within` selects the jobs' chunk."""
+        want looked for, by job key. `within` selects the jobs' chunk; the query runs on
+        `connection`, or on the session."""
         wanted = frozenset().union(*(job.wanted for job in jobs))
         if not wanted:
             return {}
         query = select(self.key, JOBS.c.description).where(
             JOBS.c.closed_at.is_(None), within, self._may_hold(wanted)
         )
-        return dict((await self.session.execute(query)).all())
+        result = await (connection or self.session).execute(query)
+        return dict(result.all())
 
     def find_keywords(self, jobs: list[_Job], descriptions: dict[Any, str]) -> None:
         """Look for each job's wanted keywords in its title and its description, if among
@@ -357,6 +438,9 @@ class _Rescorer:
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
         await driver.copy_records_to_table(_RESCORED, records=changed)
+        if self.apply_each_chunk:
+            await connection.exec_driver_sql(_APPLY_RESCORED[0])
+            await connection.exec_driver_sql(f"TRUNCATE {_RESCORED}")
 
     async def finish(self) -> None:
         """Apply the scores staged by `write` (PostgreSQL)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,6 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import migrations
+from app.database import build_engine
 from app.models import Job
 from app.services import rescoring
 from app.services.jobs import JobFilters, list_jobs
@@ -109,6 +112,51 @@ async def test_rescoring_reads_in_chunks(
         assert len(chunks) > 1
     # (PostgreSQL's chunks are ranges of pages: how many hold these jobs depends on the free
     # space earlier tests' rolled-back rows left.)
+
+
+async def test_a_rescore_in_a_transaction_of_its_own_scores_the_same(
+    scratch_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As after a profile change, in the background: the rescore's transaction has written
+    nothing, so on PostgreSQL it searches descriptions on a connection of its own beside the
+    session, chunk after chunk. The scores are the matcher's all the same."""
+    await asyncio.to_thread(migrations.upgrade, scratch_url)
+    engine = build_engine(scratch_url)
+    monkeypatch.setattr(rescoring, "RESCORE_CHUNK", 3)
+    searched_beside = 0
+    search_beside = rescoring._rescore_searching_beside
+
+    async def counted(*args: Any) -> int:
+        nonlocal searched_beside
+        searched_beside += 1
+        return await search_beside(*args)
+
+    monkeypatch.setattr(rescoring, "_rescore_searching_beside", counted)
+    plan = rescoring._Rescorer.plan
+    chunks: list[int] = []
+
+    def counted_plan(self: rescoring._Rescorer, rows: Any) -> Any:
+        chunks.append(len(rows))
+        return plan(self, rows)
+
+    monkeypatch.setattr(rescoring._Rescorer, "plan", counted_plan)
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            await make_profile(session, skills=["python"])
+            board = await make_board(session)
+            for n in range(40):
+                description = "Python." if n % 2 else "Go, or \u0131nfra."
+                await make_job(session, board, title=f"Job {n}", description=description)
+            await session.commit()
+        async with AsyncSession(engine) as session:
+            assert await rescore_open_jobs(session) == 40
+            await session.commit()
+            assert await scores(session) == {f"Job {n}": 100.0 if n % 2 else 0.0 for n in range(40)}
+    finally:
+        await engine.dispose()
+    assert searched_beside == (1 if engine.dialect.name == "postgresql" else 0)
+    assert sum(chunks) == 40
+    assert len(chunks) > 1
 
 
 @pytest.mark.parametrize(
