@@ -92,12 +92,13 @@ class KeywordFinder:
         return False
 
 
-# The non-ASCII characters that fold onto ASCII letters: İ (lower() gives "i" and a combining
-# dot), dotless i (U+0131) and long s (U+017F) (re.IGNORECASE takes them for i and s), the Kelvin
-# sign (lower() gives "k"). Only these can make a text hold an ASCII keyword its ASCII letters lack.
-ASCII_CASE_ODDITIES = ("\u0130", "\u0131", "\u017f", "\u212a")
+# The non-ASCII characters that fold onto ASCII letters, with the letter: İ (lower() gives "i"
+# and a combining dot), dotless i (U+0131) and long s (U+017F) (re.IGNORECASE takes them for i
+# and s), the Kelvin sign (lower() gives "k"). Only these can make a text hold an ASCII keyword
+# its ASCII letters lack, and only a keyword with their letter.
+ASCII_CASE_ODDITIES = {"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"}
 # Those that str.lower() does not fold as the regex does.
-_REGEX_CASE_ODDITIES = ASCII_CASE_ODDITIES[:3]
+_REGEX_CASE_ODDITIES = ("\u0130", "\u0131", "\u017f")
 _PLAIN_WORD = re.compile(r"[a-z0-9_]+")
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 

@@ -397,12 +397,14 @@ class _Rescorer:
 
     def _may_hold(self, keywords: frozenset[str]) -> ColumnElement[bool]:
         """Descriptions that may hold one of `keywords`: any holding one of them once its ASCII
-        letters are lower-cased, and any with a character the matcher folds onto an ASCII
-        letter (keywords.ASCII_CASE_ODDITIES)."""
+        letters are lower-cased, and any with a character the matcher folds onto a letter of
+        theirs (keywords.ASCII_CASE_ODDITIES)."""
         description = JOBS.c.description
         if not all(keyword.isascii() for keyword in keywords):
             return true()
-        patterns = [like_containing(text_) for text_ in (*sorted(keywords), *ASCII_CASE_ODDITIES)]
+        letters = set("".join(keywords))
+        oddities = [odd for odd, letter in ASCII_CASE_ODDITIES.items() if letter in letters]
+        patterns = [like_containing(text_) for text_ in (*sorted(keywords), *oddities)]
         if self.dialect == "postgresql":
             # lower() under "C" lower-cases ASCII letters only, in place and fast; one pass of
             # LIKE ANY over it (about half the time of strpos, and of checking the whole text

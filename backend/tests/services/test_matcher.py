@@ -112,11 +112,11 @@ def test_keyword_finder_finds_what_the_whole_word_regex_finds() -> None:
 def test_only_the_known_oddities_fold_onto_ascii_letters() -> None:
     """A rescore's first look at descriptions trusts that only these non-ASCII characters can
     make the matcher find an ASCII keyword: by lower() or by the regex's case folding."""
-    letters = [re.compile(letter, re.IGNORECASE) for letter in string.ascii_lowercase]
-    folding = {
-        character
-        for character in map(chr, range(0x80, sys.maxunicode + 1))
-        if any(c.isascii() for c in character.lower())
-        or any(letter.fullmatch(character) for letter in letters)
-    }
-    assert folding == set(ASCII_CASE_ODDITIES)
+    letters = {letter: re.compile(letter, re.IGNORECASE) for letter in string.ascii_lowercase}
+    folding = {}
+    for character in map(chr, range(0x80, sys.maxunicode + 1)):
+        onto = {c for c in character.lower() if c.isascii()}
+        onto.update(letter for letter, regex in letters.items() if regex.fullmatch(character))
+        if onto:
+            folding[character] = onto
+    assert folding == {odd: {letter} for odd, letter in ASCII_CASE_ODDITIES.items()}
