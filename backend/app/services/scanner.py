@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.memory import collector_paused
 from app.models import Job, JobBoard, JobScore
 from app.models.base import utcnow
 from app.scrapers.base import RawJob
@@ -123,46 +124,47 @@ async def store_listings(
     Runs inside the caller's transaction: it executes statements but never commits. `now` is
     the scan's moment (default: the current time).
     """
-    await session.flush()  # the board (and anything else pending) must exist before its jobs
-    storer = _Storer(session, board, now or utcnow())
-    storer.matcher = board_matcher(await get_profile(session), board.keyword_filters)
-    seen, filtered_out = storer.identify(listings)
-    # The database finds (and marks seen) the known listings while their contents are hashed.
-    loading = asyncio.ensure_future(storer.load(list(seen)))
-    try:
-        for listing in seen.values():
-            listing.content_hash = content_hash(listing.listing, listing.company)
-    except BaseException:
-        await abandon(loading)
-        raise
-    stored = await loading
-    await storer.compare_unhashed(stored, seen)
-
-    new_job_ids, conflicts = await storer.insert(
-        [s for key, s in seen.items() if key not in stored]
-    )
-    if conflicts:  # inserted by another scan since we looked: known listings after all
-        stored.update(await storer.load(conflicts))
+    with collector_paused():  # bulk work: see app.memory
+        await session.flush()  # the board (and anything else pending) must exist before its jobs
+        storer = _Storer(session, board, now or utcnow())
+        storer.matcher = board_matcher(await get_profile(session), board.keyword_filters)
+        seen, filtered_out = storer.identify(listings)
+        # The database finds (and marks seen) the known listings while their contents are hashed.
+        loading = asyncio.ensure_future(storer.load(list(seen)))
+        try:
+            for listing in seen.values():
+                listing.content_hash = content_hash(listing.listing, listing.company)
+        except BaseException:
+            await abandon(loading)
+            raise
+        stored = await loading
         await storer.compare_unhashed(stored, seen)
 
-    rewrites: list[tuple[dict[str, Any], dict[str, Any]]] = []
-    backfills: list[dict[str, Any]] = []
-    for key, row in stored.items():
-        listing = seen[key]
-        if _changed(row, listing):
-            rewrites.append(storer.rewrite_values(row, listing))
-        elif row.backfill:
-            backfills.append({"_key": key, "content_hash": listing.content_hash})
-    await storer.rewrite(rewrites)
-    await storer.touch(filtered_out, backfills)
-    closed = await storer.close_unseen() if complete else 0
-    return StoreOutcome(
-        found=len(seen),
-        new=len(new_job_ids),
-        updated=len(rewrites),
-        closed=closed,
-        new_job_ids=new_job_ids,
-    )
+        new_job_ids, conflicts = await storer.insert(
+            [s for key, s in seen.items() if key not in stored]
+        )
+        if conflicts:  # inserted by another scan since we looked: known listings after all
+            stored.update(await storer.load(conflicts))
+            await storer.compare_unhashed(stored, seen)
+
+        rewrites: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        backfills: list[dict[str, Any]] = []
+        for key, row in stored.items():
+            listing = seen[key]
+            if _changed(row, listing):
+                rewrites.append(storer.rewrite_values(row, listing))
+            elif row.backfill:
+                backfills.append({"_key": key, "content_hash": listing.content_hash})
+        await storer.rewrite(rewrites)
+        await storer.touch(filtered_out, backfills)
+        closed = await storer.close_unseen() if complete else 0
+        return StoreOutcome(
+            found=len(seen),
+            new=len(new_job_ids),
+            updated=len(rewrites),
+            closed=closed,
+            new_job_ids=new_job_ids,
+        )
 
 
 class _Storer:
