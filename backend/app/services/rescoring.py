@@ -36,6 +36,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.database import LIKE_ESCAPE, like_containing
+from app.memory import collector_paused
 from app.models import Job, JobBoard, JobScore, UserProfile
 from app.services.keywords import ASCII_CASE_ODDITIES, KeywordFinder
 from app.services.matcher import Matcher, Preferences
@@ -51,25 +52,33 @@ RESCORE_CHUNK = 20_000
 # Distinct outcomes (each a few hundred bytes of details), and titles' keywords, remembered at
 # most.
 _OUTCOMES_KEPT = 10_000
+# Chunks read beside the session ahead of the one it writes (PostgreSQL).
+READ_AHEAD = 2
 
 # Writing the new scores: only the narrow job_scores rows; the jobs table (and its `updated_at`:
 # a new score is not a change to the listing) is left alone. SQLite, in process, runs one
-# prepared UPDATE per row by rowid. PostgreSQL takes the chunks by COPY into a temporary table
-# and applies them all with one UPDATE joining it (a hash join: about 4x cheaper than unpacking
-# a JSON array per chunk, whose rows each look up their score row through the index).
-_RESCORED = "rescored_jobs"
-# (Any table left by a rescore that failed earlier in the same transaction goes first.)
-_CREATE_RESCORED = (
-    "DROP TABLE IF EXISTS rescored_jobs",
-    """CREATE TEMPORARY TABLE rescored_jobs
-    (job_id uuid NOT NULL, match_score float8 NOT NULL, match_details jsonb NOT NULL)
+# prepared UPDATE per row by rowid. PostgreSQL takes the chunks by COPY into temporary tables
+# and applies them with one UPDATE joining them (a hash join: about 4x cheaper than unpacking
+# a JSON array per chunk, whose rows each look up their score row through the index). Jobs
+# share outcomes (a few hundred among 100,000 jobs): each outcome goes to the database, and is
+# parsed there, once; each job's row names its outcome.
+_RESCORED = "rescored_jobs"  # (job_id, outcome)
+_OUTCOMES = "rescored_outcomes"  # (id, match_score, match_details)
+# (Any tables left by a rescore that failed earlier in the same transaction go first.)
+_CREATE_STAGING = (
+    "DROP TABLE IF EXISTS rescored_jobs, rescored_outcomes",
+    """CREATE TEMPORARY TABLE rescored_jobs (job_id uuid NOT NULL, outcome int4 NOT NULL)
+    ON COMMIT DROP""",
+    """CREATE TEMPORARY TABLE rescored_outcomes
+    (id int4 PRIMARY KEY, match_score float8 NOT NULL, match_details jsonb NOT NULL)
     ON COMMIT DROP""",
 )
-_APPLY_RESCORED = (
-    """UPDATE job_scores SET match_score = r.match_score, match_details = r.match_details
-    FROM rescored_jobs AS r WHERE job_scores.job_id = r.job_id""",
-    "DROP TABLE rescored_jobs",
-)
+_APPLY_STAGED = """UPDATE job_scores
+    SET match_score = o.match_score, match_details = o.match_details
+    FROM rescored_jobs AS r JOIN rescored_outcomes AS o ON o.id = r.outcome
+    WHERE job_scores.job_id = r.job_id"""
+_CLEAR_STAGED_JOBS = "TRUNCATE rescored_jobs"
+_DROP_STAGING = "DROP TABLE rescored_jobs, rescored_outcomes"
 _WRITE_SQLITE = "UPDATE job_scores SET match_score = ?, match_details = ? WHERE rowid = ?"
 
 
@@ -123,8 +132,9 @@ async def rescore_open_jobs(session: AsyncSession) -> int:
 
     The jobs go by in chunks, pipelined so that this process and the database work at once.
     On PostgreSQL, when the session's transaction has written nothing yet (a rescore of its
-    own, as after a profile change), descriptions are searched on a second connection beside
-    it, which sees the same committed jobs.
+    own, as after a profile change), jobs are read, and descriptions searched, on two more
+    connections beside it, which see the same committed jobs, while the session writes.
+    Python's cycle collector waits meanwhile (see app.memory).
     """
     profile = await get_profile(session)
     dialect = session.get_bind().dialect.name
@@ -154,15 +164,21 @@ async def rescore_open_jobs(session: AsyncSession) -> int:
         .select_from(SCORED_JOBS)
         .where(JOBS.c.closed_at.is_(None))
     )
-    chunks = _rowid_chunks(session, query, key) if sqlite else _page_range_chunks(session, query)
     rescorer = _Rescorer(session, key, matchers)
-    async with _search_connection(session) as beside:
-        if beside is None:
-            scored = await _rescore_on_session(rescorer, chunks)
+    with collector_paused():
+        if sqlite:
+            scored = await _rescore_on_session(rescorer, _rowid_chunks(session, query, key))
         else:
-            rescorer.apply_each_chunk = True
-            scored = await _rescore_searching_beside(rescorer, chunks, beside)
-    await rescorer.finish()
+            async with _connections_beside(session) as beside:
+                if beside is None:
+                    chunks = _page_range_chunks(await session.connection(), query)
+                    scored = await _rescore_on_session(rescorer, chunks)
+                else:
+                    reader, searcher = beside
+                    rescorer.apply_each_chunk = True
+                    chunks = _page_range_chunks(reader, query)
+                    scored = await _rescore_reading_beside(rescorer, chunks, reader, searcher)
+        await rescorer.finish()
     return scored
 
 
@@ -198,63 +214,87 @@ async def _rescore_on_session(rescorer: _Rescorer, chunks: AsyncIterator[Chunk])
     return scored
 
 
-async def _rescore_searching_beside(
-    rescorer: _Rescorer, chunks: AsyncIterator[Chunk], beside: AsyncConnection
+async def _rescore_reading_beside(
+    rescorer: _Rescorer,
+    chunks: AsyncIterator[Chunk],
+    reader: AsyncConnection,
+    searcher: AsyncConnection,
 ) -> int:
-    """The rescore's chunks, their descriptions searched on a connection `beside` the session
-    (PostgreSQL): one chunk's while the session writes the previous chunk's scores and reads
-    the next chunk, the database's two cores each busy with one."""
+    """The rescore's chunks read on one connection beside the session, and their descriptions
+    searched on another (PostgreSQL), up to READ_AHEAD chunks ahead of the one whose scores
+    the session writes."""
+
+    async def read(previous: asyncio.Future[_Planned | None] | None) -> _Planned | None:
+        if previous is not None and await previous is None:
+            return None  # no chunks left
+        chunk = await anext(chunks, None)
+        return None if chunk is None else (rescorer.plan(chunk[0]), chunk[1])
+
+    async def search(
+        planned: asyncio.Future[_Planned | None],
+        previous: asyncio.Future[_Fetched | None] | None,
+    ) -> _Fetched | None:
+        if previous is not None:
+            await previous  # one statement at a time on the searcher
+        chunk = await planned
+        if chunk is None:
+            return None
+        jobs, within = chunk
+        return jobs, await rescorer.descriptions(jobs, within, searcher)
+
+    # Each read waits for the read before it, each search for its read and the search before.
+    reads: list[asyncio.Future[_Planned | None]] = []
+    ahead: list[asyncio.Future[_Fetched | None]] = []
+
+    def fetch_next() -> None:
+        reads.append(asyncio.ensure_future(read(reads[-1] if reads else None)))
+        ahead.append(asyncio.ensure_future(search(reads[-1], ahead[-1] if ahead else None)))
+
     scored = 0
-    chunk = await anext(chunks, None)
-    if chunk is None:
-        return 0
-    jobs, within = rescorer.plan(chunk[0]), chunk[1]
-    searching: asyncio.Future[dict[Any, str]] | None = asyncio.ensure_future(
-        rescorer.descriptions(jobs, within, beside)
-    )
-    previous: list[_Job] = []
     try:
-        while True:
-            await rescorer.write(rescorer.outcomes(previous))
-            chunk = await anext(chunks, None)
-            following = None if chunk is None else (rescorer.plan(chunk[0]), chunk[1])
-            assert searching is not None
-            descriptions = await searching
-            searching = None
-            if following is not None:
-                searching = asyncio.ensure_future(rescorer.descriptions(*following, beside))
+        for _ in range(READ_AHEAD):
+            fetch_next()
+        while (fetched := await ahead[0]) is not None:
+            ahead.pop(0)
+            reads.pop(0)
+            fetch_next()
+            # Let the reader send its next statement before this process scores a chunk.
+            await asyncio.sleep(0)
+            jobs, descriptions = fetched
             rescorer.find_keywords(jobs, descriptions)
+            await rescorer.write(rescorer.outcomes(jobs))
             scored += len(jobs)
-            previous = jobs
-            if following is None:
-                break
-            jobs, within = following
     except BaseException:
-        await abandon(searching)
+        await abandon(*reads, *ahead)
         raise
-    await rescorer.write(rescorer.outcomes(previous))
     return scored
 
 
 @asynccontextmanager
-async def _search_connection(session: AsyncSession) -> AsyncIterator[AsyncConnection | None]:
-    """A connection of the rescore's own to search descriptions on beside the session, or None
-    where it must search on the session itself: SQLite (one writer, in this process), or a
+async def _connections_beside(
+    session: AsyncSession,
+) -> AsyncIterator[tuple[AsyncConnection, AsyncConnection] | None]:
+    """Two connections of the rescore's own beside the session (PostgreSQL): one to read jobs
+    on, one to search descriptions on. None where it must read on the session itself: a
     transaction that has written already (another connection could not see what it wrote)."""
     bind = session.bind
     engine = bind.engine if isinstance(bind, AsyncConnection) else bind
-    if not isinstance(engine, AsyncEngine) or engine.dialect.name != "postgresql":
-        yield None
-        return
+    assert isinstance(engine, AsyncEngine)
     if await session.scalar(text("SELECT pg_current_xact_id_if_assigned() IS NOT NULL")):
         yield None
         return
-    async with engine.connect() as connection:
-        yield await connection.execution_options(isolation_level="AUTOCOMMIT")
+    async with engine.connect() as reader, engine.connect() as searcher:
+        yield (
+            await reader.execution_options(isolation_level="AUTOCOMMIT"),
+            await searcher.execution_options(isolation_level="AUTOCOMMIT"),
+        )
 
 
 # A chunk of open jobs (rows of the rescore's query), and the condition selecting its jobs.
 Chunk = tuple[Sequence[Any], ColumnElement[bool]]
+# A chunk's jobs planned, with the descriptions found that may hold keywords they want.
+_Fetched = tuple[list["_Job"], dict[Any, str]]
+_Planned = tuple[list["_Job"], ColumnElement[bool]]
 
 
 async def _rowid_chunks(
@@ -275,12 +315,16 @@ _PAGES_FROM = text("jobs.ctid >= CAST(:first AS tid)")
 _PAGES_BEFORE = text("jobs.ctid < CAST(:end AS tid)")
 
 
-async def _page_range_chunks(session: AsyncSession, query: Select[Any]) -> AsyncIterator[Chunk]:
+async def _page_range_chunks(
+    connection: AsyncConnection, query: Select[Any]
+) -> AsyncIterator[Chunk]:
     """Open jobs in ranges of the jobs table's pages holding about RESCORE_CHUNK jobs each
-    (PostgreSQL). Each range is read from its own pages only, as is each range's look at
-    descriptions; ids are random UUIDs, so a range of ids would span every page."""
+    (PostgreSQL), read on `connection`. Each range is read from its own pages only, as is
+    each range's look at descriptions; ids are random UUIDs, so a range of ids would span every
+    page. Rows come as the driver gives them: SQLAlchemy's making of result rows was about a
+    third of this process's work in a rescore."""
     size: Any = (
-        await session.execute(
+        await connection.execute(
             select(
                 func.count(),
                 literal_column("pg_relation_size('jobs') / current_setting('block_size')::int"),
@@ -292,6 +336,8 @@ async def _page_range_chunks(session: AsyncSession, query: Select[Any]) -> Async
     open_jobs, pages = int(size[0]), int(size[1])
     parts = max(1, -(-open_jobs // RESCORE_CHUNK))
     step = -(-(pages + 1) // parts)
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
     for first in range(0, pages + 1, step):
         # Pages [first, first + step); the last range is open-ended, for rows added meanwhile.
         pages_from = _PAGES_FROM.bindparams(first=f"({first},0)")
@@ -299,7 +345,10 @@ async def _page_range_chunks(session: AsyncSession, query: Select[Any]) -> Async
             within = and_(pages_from)
         else:
             within = and_(pages_from, _PAGES_BEFORE.bindparams(end=f"({first + step},0)"))
-        rows = (await session.execute(query.where(within))).all()
+        statement = query.where(within).compile(dialect=connection.dialect)
+        rows = await driver.fetch(
+            str(statement), *(statement.params[name] for name in statement.positiontup or ())
+        )
         if rows:
             yield rows, within
 
@@ -320,9 +369,10 @@ class _Rescorer:
         self._title_hits: dict[tuple[frozenset[str], str], set[str]] = {}
         # Listings share titles, places and keyword results: each outcome is worked out once.
         self._outcomes: dict[tuple[Any, ...], tuple[float, str]] = {}
-        self._staging = False  # whether the temporary table of new scores exists
-        # PostgreSQL: apply each chunk's scores as it is written (while a connection beside the
-        # session searches the next chunk's descriptions), rather than all at once in `finish`.
+        self._staging = False  # whether the temporary tables of new scores exist
+        self._staged_outcomes: dict[tuple[float, str], int] = {}  # outcomes there, their ids
+        # PostgreSQL: apply each chunk's scores as it is written (while connections beside the
+        # session read and search the next chunks), rather than all at once in `finish`.
         self.apply_each_chunk = False
 
     def plan(self, rows: Sequence[Any]) -> list[_Job]:
@@ -424,7 +474,8 @@ class _Rescorer:
         return [(job.target, *self._outcome(job)) for job in jobs]
 
     async def write(self, changed: list[tuple[Any, float, str]]) -> None:
-        """Write back new scores and details (PostgreSQL: stage them for `finish`)."""
+        """Write back new scores and details (PostgreSQL: stage them, and apply them now or in
+        `finish`)."""
         if not changed:
             return
         connection = await self.session.connection()
@@ -434,22 +485,33 @@ class _Rescorer:
             await connection.exec_driver_sql(_WRITE_SQLITE, rows)
             return
         if not self._staging:
-            for statement in _CREATE_RESCORED:
+            for statement in _CREATE_STAGING:
                 await connection.exec_driver_sql(statement)
             self._staging = True
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
-        await driver.copy_records_to_table(_RESCORED, records=changed)
+        ids = self._staged_outcomes
+        records, new_outcomes = [], []
+        for target, score, details_json in changed:
+            outcome = ids.get((score, details_json))
+            if outcome is None:
+                outcome = ids[score, details_json] = len(ids)
+                new_outcomes.append((outcome, score, details_json))
+            records.append((target, outcome))
+        if new_outcomes:
+            await driver.copy_records_to_table(_OUTCOMES, records=new_outcomes)
+        await driver.copy_records_to_table(_RESCORED, records=records)
         if self.apply_each_chunk:
-            await connection.exec_driver_sql(_APPLY_RESCORED[0])
-            await connection.exec_driver_sql(f"TRUNCATE {_RESCORED}")
+            await connection.exec_driver_sql(_APPLY_STAGED)
+            await connection.exec_driver_sql(_CLEAR_STAGED_JOBS)
 
     async def finish(self) -> None:
         """Apply the scores staged by `write` (PostgreSQL)."""
         if self._staging:
             connection = await self.session.connection()
-            for statement in _APPLY_RESCORED:
-                await connection.exec_driver_sql(statement)
+            if not self.apply_each_chunk:
+                await connection.exec_driver_sql(_APPLY_STAGED)
+            await connection.exec_driver_sql(_DROP_STAGING)
             self._staging = False
 
     def _outcome(self, job: _Job) -> tuple[float, str]:
@@ -496,9 +558,8 @@ def _parse_scored(pair: str | None) -> _Scored:
     return _Scored(frozenset(matched), checked, independent)
 
 
-async def abandon(call: asyncio.Future[Any] | None) -> None:
-    """Let a database call still running on a session finish, ignoring its outcome, so the
-    session is free again when the work beside it failed. (Cancelling it instead would leave
-    the connection invalid mid-statement.)"""
-    if call is not None:
-        await asyncio.gather(call, return_exceptions=True)
+async def abandon(*calls: asyncio.Future[Any] | None) -> None:
+    """Let database calls still running on a session finish, ignoring their outcome, so the
+    session is free again when the work beside them failed. (Cancelling one instead would leave
+    its connection invalid mid-statement.)"""
+    await asyncio.gather(*(call for call in calls if call is not None), return_exceptions=True)

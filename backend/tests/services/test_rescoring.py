@@ -118,20 +118,21 @@ async def test_a_rescore_in_a_transaction_of_its_own_scores_the_same(
     scratch_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As after a profile change, in the background: the rescore's transaction has written
-    nothing, so on PostgreSQL it searches descriptions on a connection of its own beside the
-    session, chunk after chunk. The scores are the matcher's all the same."""
+    nothing, so on PostgreSQL it reads jobs and searches descriptions on connections of its own
+    beside the session, chunks ahead of the one it writes. The scores are the matcher's all
+    the same."""
     await asyncio.to_thread(migrations.upgrade, scratch_url)
     engine = build_engine(scratch_url)
     monkeypatch.setattr(rescoring, "RESCORE_CHUNK", 3)
-    searched_beside = 0
-    search_beside = rescoring._rescore_searching_beside
+    read_beside = 0
+    reading_beside = rescoring._rescore_reading_beside
 
     async def counted(*args: Any) -> int:
-        nonlocal searched_beside
-        searched_beside += 1
-        return await search_beside(*args)
+        nonlocal read_beside
+        read_beside += 1
+        return await reading_beside(*args)
 
-    monkeypatch.setattr(rescoring, "_rescore_searching_beside", counted)
+    monkeypatch.setattr(rescoring, "_rescore_reading_beside", counted)
     plan = rescoring._Rescorer.plan
     chunks: list[int] = []
 
@@ -154,7 +155,7 @@ async def test_a_rescore_in_a_transaction_of_its_own_scores_the_same(
             assert await scores(session) == {f"Job {n}": 100.0 if n % 2 else 0.0 for n in range(40)}
     finally:
         await engine.dispose()
-    assert searched_beside == (1 if engine.dialect.name == "postgresql" else 0)
+    assert read_beside == (1 if engine.dialect.name == "postgresql" else 0)
     assert sum(chunks) == 40
     assert len(chunks) > 1
 
@@ -192,6 +193,68 @@ async def test_a_rescore_failing_midway_leaves_the_session_usable(
             await rescore_open_jobs(session)
 
     assert set((await scores(session)).values()) == {55.0}
+
+
+@pytest.mark.parametrize(
+    ("owner", "method", "fails_at"),
+    [
+        # Scoring a chunk fails while the connections beside read and search the next ones.
+        (Matcher, "facets", 5),
+        # Reading a chunk ahead fails while the session writes an earlier chunk's scores.
+        (rescoring._Rescorer, "plan", 2),
+        # Searching a chunk's descriptions ahead fails.
+        (rescoring._Rescorer, "descriptions", 3),
+    ],
+)
+async def test_a_rescore_of_its_own_failing_midway_changes_nothing_and_frees_its_connections(
+    scratch_url: str, monkeypatch: pytest.MonkeyPatch, owner: type, method: str, fails_at: int
+) -> None:
+    await asyncio.to_thread(migrations.upgrade, scratch_url)
+    engine = build_engine(scratch_url)
+    monkeypatch.setattr(rescoring, "RESCORE_CHUNK", 3)
+    real = getattr(owner, method)
+    called = 0
+
+    def failing(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal called
+        called += 1
+        if called == fails_at:
+            raise RuntimeError("rescore broke")
+        return real(self, *args, **kwargs)
+
+    async def async_failing(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal called
+        called += 1
+        if called == fails_at:
+            raise RuntimeError("rescore broke")
+        return await real(self, *args, **kwargs)
+
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            await make_profile(session, skills=["python"])
+            board = await make_board(session)
+            for n in range(40):
+                await make_job(
+                    session, board, title=f"Job {n}", description="Python.", match_score=55
+                )
+            await session.commit()
+        broken = async_failing if asyncio.iscoroutinefunction(real) else failing
+        monkeypatch.setattr(owner, method, broken)
+        async with AsyncSession(engine) as session:
+            with pytest.raises(RuntimeError, match="rescore broke"):
+                await rescore_open_jobs(session)
+            await session.rollback()
+            assert set((await scores(session)).values()) == {55.0}
+        monkeypatch.setattr(owner, method, real)
+        # Every connection went back to the pool usable: the next rescore runs on them.
+        async with AsyncSession(engine) as session:
+            assert await rescore_open_jobs(session) == 40
+            await session.commit()
+            assert set((await scores(session)).values()) == {100.0}
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
+    assert called >= fails_at
 
 
 TRICKY = {
