@@ -62,6 +62,8 @@ class VectorSource:
     async def vectors(self, rows: Sequence[dict[str, Any]]) -> list[bytes]:
         """Each row's vector (from its title, company and description), in order (binary).
         The rows are shared out between the connections, which parse their parts at once."""
+        if not rows:
+            return []
         share = -(-len(rows) // len(self.connections))
         parts = [rows[start : start + share] for start in range(0, len(rows), share)]
         # (Few rows may make fewer parts than connections.) Every part is let finish before a
