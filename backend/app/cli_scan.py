@@ -7,6 +7,7 @@ the application only once the configuration has been checked.
 from __future__ import annotations
 
 import asyncio
+import signal
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -53,7 +54,11 @@ def scan(
     configure_logging()
     if not settings.distributed:
         migrations.upgrade()
-    outcome = asyncio.run(_scan(board))
+    try:
+        outcome = asyncio.run(_scan(board))
+    except asyncio.CancelledError:  # SIGTERM: the scan is recorded as interrupted
+        typer.echo("Stopped: the scan was recorded as interrupted.", err=True)
+        raise typer.Exit(128 + signal.SIGTERM) from None
     if outcome is None or outcome.status != "success":
         raise typer.Exit(1)
 
@@ -67,6 +72,12 @@ async def _scan(reference: str) -> ScanOutcome | None:
     from app.services import scans
     from app.services.scan_runner import ScanRuntime, run_scan
 
+    # A service manager's or `kill`'s SIGTERM stops the scan as Ctrl-C does (asyncio cancels
+    # the scan on SIGINT itself): run_scan records it as interrupted, so the board is not left
+    # "running" until its lease lapses.
+    scanning = asyncio.current_task()
+    assert scanning is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, scanning.cancel)
     try:
         async with async_session_factory() as session, session.begin():
             board = await scans.resolve_board(session, reference)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models import JobBoard, ScanRun
+from app.services.scan_leases import INTERRUPTED
 from tests.scrapers.local_server import LocalServer, Reply
 from tests.tasks.support import (
     GREENHOUSE,
@@ -46,16 +48,16 @@ async def add_board(database: ScratchDatabase, name: str) -> JobBoard:
     return board
 
 
-async def hunter(
+async def start_hunter(
     database: ScratchDatabase, greenhouse: LocalServer, *args: str
-) -> tuple[int, str, str]:
+) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
         "DATABASE_URL": database.url,
         "GREENHOUSE_API_URL": greenhouse.url,
         "HUNTER_ENV_FILE": "",
     }
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "app",
@@ -65,6 +67,12 @@ async def hunter(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def hunter(
+    database: ScratchDatabase, greenhouse: LocalServer, *args: str
+) -> tuple[int, str, str]:
+    process = await start_hunter(database, greenhouse, *args)
     out, err = await process.communicate()
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
@@ -105,3 +113,30 @@ async def test_scan_says_why_it_could_not_scan(
     code, _, err = unknown
     assert code == 1
     assert "No board named 'Nowhere'" in err
+
+
+async def test_a_scan_stopped_by_sigterm_is_recorded_as_interrupted(
+    database: ScratchDatabase, greenhouse: LocalServer
+) -> None:
+    """As a service manager stops it: the board is not left "running" until its lease lapses."""
+    greenhouse.reset()
+    greenhouse.route("GET", JOBS_PATH, Reply(hang=True))
+    board = await add_board(database, "Slow")
+    process = await start_hunter(database, greenhouse, "scan", "Slow")
+    for _ in range(300):  # the scan is under way once its request reaches the board
+        if greenhouse.requests:
+            break
+        await asyncio.sleep(0.05)
+    assert greenhouse.requests
+
+    process.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+
+    assert process.returncode == 128 + signal.SIGTERM
+    assert "interrupted" in err.decode()
+    async with database.sessions() as session:
+        scan = (await session.scalars(select(ScanRun).where(ScanRun.board_id == board.id))).one()
+        stored = await session.get(JobBoard, board.id)
+    assert (scan.status, scan.error) == ("error", INTERRUPTED)
+    assert stored is not None
+    assert stored.last_scan_status == "error"
