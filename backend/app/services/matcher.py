@@ -224,6 +224,29 @@ def _is_remote(location: str, workplace_type: str | None) -> bool:
     return workplace_type == "remote" or bool(REMOTE_WORDS.search(location or ""))
 
 
+def _holds_words(text: str, words: str) -> bool:
+    """Whether `words` occur in `text` as whole words ("paris" is not in "parish, la")."""
+    start = text.find(words)
+    while start != -1:
+        end = start + len(words)
+        if (start == 0 or not text[start - 1].isalnum()) and (
+            end == len(text) or not text[end].isalnum()
+        ):
+            return True
+        start = text.find(words, start + 1)
+    return False
+
+
+def _workplace_fit(preference: str, workplace_type: str | None) -> tuple[float, str]:
+    """How well a job that is not remote fits an onsite or hybrid preference given no place:
+    full marks for the kind of work preferred, half for the other kind or an unstated one."""
+    if workplace_type == preference:
+        return 1.0, f"{preference}, as you prefer"
+    if workplace_type in ("onsite", "hybrid"):
+        return 0.5, f"{workplace_type}, you prefer {preference}"
+    return 0.5, f"workplace not stated, you prefer {preference}"
+
+
 _MEMO_SIZE = 10_000
 _K = TypeVar("_K")
 _V = TypeVar("_V")
@@ -366,14 +389,17 @@ class Matcher:
             if workplace_type == "hybrid":
                 return 0.3, "hybrid, you prefer remote"
             return 0.0, "not remote, you prefer remote"
+        if not self._places:  # no place wanted, only onsite or hybrid work
+            return _workplace_fit(preference, workplace_type)
         return self._place_match(location)
 
     def _place_match(self, location: str) -> tuple[float, str]:
         """Full marks in a desired city or region, half in the same region, else none."""
         job_places = parse_places(location)
         best, reason = 0.0, "no desired location matches"
+        lowered = location.lower()
         for wanted in self._places:
-            if wanted.city and wanted.city in location.lower():
+            if wanted.city and _holds_words(lowered, wanted.city):
                 return 1.0, f"in {wanted.city}"
             for place in job_places:
                 if wanted.city is None and wanted.region == place.region:

@@ -14,6 +14,7 @@ from app.services.matcher import (
     Matcher,
     Place,
     Preferences,
+    RemotePreference,
     parse_places,
 )
 
@@ -48,6 +49,36 @@ def test_remote_preference_scores_onsite_zero() -> None:
     matcher = Matcher(Preferences(remote_preference="remote"))
     assert matcher.score("x", location="Anywhere", workplace_type="remote").score == 100.0
     assert matcher.score("x", location="Austin, TX", workplace_type="onsite").score == 0.0
+
+
+def test_a_city_matches_as_whole_words() -> None:
+    matcher = Matcher(Preferences(desired_locations="Paris"))
+    assert matcher.score("x", location="Paris, France").score == 100.0
+    assert matcher.score("x", location="Paris").score == 100.0
+    assert matcher.score("x", location="Parish, LA").score == 0.0
+    assert matcher.score("x", location="Montparisien").score == 0.0
+
+
+@pytest.mark.parametrize(
+    ("preference", "workplace_type", "expected"),
+    [
+        ("onsite", "onsite", 100.0),
+        ("onsite", "hybrid", 50.0),
+        ("onsite", "unknown", 50.0),
+        ("onsite", "remote", 25.0),
+        ("hybrid", "hybrid", 100.0),
+        ("hybrid", "onsite", 50.0),
+        ("hybrid", "remote", 25.0),
+    ],
+)
+def test_a_workplace_preference_without_places_scores_the_kind_of_work(
+    preference: RemotePreference, workplace_type: str, expected: float
+) -> None:
+    """Someone who wants onsite work, anywhere, is not told every onsite job misses."""
+    matcher = Matcher(Preferences(remote_preference=preference))
+    result = matcher.score("x", location="Austin, TX", workplace_type=workplace_type)
+    assert result.score == expected
+    assert set(result.details["components"]) == {"location"}
 
 
 def test_missing_components_are_reweighted() -> None:
