@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import SessionDep
+from app.api.deps import RescorerDep, SessionDep
 from app.models import JobBoard
 from app.schemas.board import (
     BoardCreate,
@@ -74,14 +74,21 @@ async def get_board(board_id: uuid.UUID, session: SessionDep) -> BoardResponse:
 @router.put("/boards/{board_id}", response_model=BoardResponse)
 @router.patch("/boards/{board_id}", response_model=BoardResponse)
 async def update_board(
-    board_id: uuid.UUID, body: BoardUpdate, session: SessionDep
+    board_id: uuid.UUID,
+    body: BoardUpdate,
+    session: SessionDep,
+    background: BackgroundTasks,
+    rescore: RescorerDep,
 ) -> BoardResponse:
     """Change any of the create fields; fields left out keep their value (PUT and PATCH alike).
 
     A `scraper_config` sent replaces the whole config. Changing the URL or the config checks the
-    config against the URL again.
+    config against the URL again. New `keyword_filters` rescore the open listings in the
+    background: the board's filters are among the keywords its listings are scored on.
     """
-    board = await boards.update_board(session, board_id, body)
+    board, filters_changed = await boards.update_board(session, board_id, body)
+    if filters_changed:
+        background.add_task(rescore)  # after the response, so after the commit
     return await _respond(session, board)
 
 

@@ -64,9 +64,13 @@ async def create_board(session: AsyncSession, data: BoardCreate) -> JobBoard:
     return board
 
 
-async def update_board(session: AsyncSession, board_id: uuid.UUID, data: BoardUpdate) -> JobBoard:
-    """Change the fields `data` carries; the others keep their value."""
+async def update_board(
+    session: AsyncSession, board_id: uuid.UUID, data: BoardUpdate
+) -> tuple[JobBoard, bool]:
+    """Change the fields `data` carries; the others keep their value. Also says whether the
+    board's keyword filters changed: they are keywords its listings are scored on (SPEC §5)."""
     board = await get_board(session, board_id)
+    filters_before = list(board.keyword_filters or ())
     sent = data.model_fields_set
     if "url" in sent or "scraper_config" in sent:
         # A new URL can take away what the config relied on (a greenhouse token read from the
@@ -85,7 +89,7 @@ async def update_board(session: AsyncSession, board_id: uuid.UUID, data: BoardUp
     if data.keyword_filters is not None:
         board.keyword_filters = list(data.keyword_filters)
     await session.flush()
-    return board
+    return board, sorted(board.keyword_filters or ()) != sorted(filters_before)
 
 
 async def delete_board(session: AsyncSession, board_id: uuid.UUID) -> None:

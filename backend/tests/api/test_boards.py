@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.database import engine
 from app.models import Application, Job, JobBoard, ScanRun
-from tests.factories import make_application, make_board, make_job
+from tests.factories import make_application, make_board, make_job, make_profile
 
 WIRE_FIELDS = {
     "id",
@@ -360,6 +360,26 @@ async def test_update_changes_only_the_fields_sent(
     assert {k: v for k, v in after.items() if k not in ("name", "updated_at")} == unchanged
     assert datetime.fromisoformat(after["updated_at"]) > LONG_AGO
     assert (await client.get(f"/api/boards/{board.id}")).json() == after
+
+
+async def test_new_keyword_filters_rescore_the_listings(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    """A board's filters are among the keywords its listings are scored on (SPEC §5)."""
+    await make_profile(session, skills=["rust"])
+    board = await make_board(session, keyword_filters=["python"])
+    job = await make_job(session, board, title="Engineer", description="Rust and Go.")
+    job.match_score = 50.0  # rust found, python not
+    await session.flush()
+
+    renamed = await client.patch(f"/api/boards/{board.id}", json={"name": "Renamed"})
+    await session.refresh(job)
+    assert (renamed.status_code, job.match_score) == (200, 50.0)  # nothing to rescore
+
+    refiltered = await client.patch(f"/api/boards/{board.id}", json={"keyword_filters": ["go"]})
+    await session.refresh(job)
+    assert (refiltered.status_code, job.match_score) == (200, 100.0)  # rust and go found
+    assert job.match_details["keywords_matched"] == ["go", "rust"]
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
