@@ -149,7 +149,8 @@ def worker(
 
 @commands.command(context_settings=_PASS_THROUGH)
 def beat(ctx: typer.Context) -> None:
-    """Run Celery beat, which queues due boards every minute (distributed mode; run one only)."""
+    """Run Celery beat, which queues due boards every SCHEDULE_CHECK_SECONDS (distributed mode;
+    run one only)."""
     _load_settings()
     _require_redis("beat")
     from app.config import settings
@@ -158,7 +159,7 @@ def beat(ctx: typer.Context) -> None:
     celery_app.start(
         [
             "beat",
-            # In memory: the one entry runs every minute, so a restart loses nothing worth a
+            # In memory: the one entry runs every minute or so, so a restart loses nothing worth a
             # schedule file, and a file torn by a kill would stop beat from starting again.
             "--scheduler=celery.beat:Scheduler",
             f"--loglevel={settings.log_level}",

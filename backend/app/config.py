@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     scraper_timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
 
     scan_concurrency: Annotated[int, Field(ge=1, le=32)] = 10
+    # How often due boards are looked for and queued (both modes; beat's schedule in distributed).
+    schedule_check_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0
     # How long a stopping `serve` or `worker` lets running scans finish before handing them back.
     shutdown_grace_seconds: Annotated[float, Field(ge=0, le=3600)] = 20.0
 

@@ -17,7 +17,6 @@ from app.config import settings
 SCAN_TASK = "hunter.scan_board"
 CHECK_SCHEDULES_TASK = "hunter.check_scan_schedules"
 DEFAULT_QUEUE = "hunter"
-CHECK_EVERY_S = 60.0
 
 
 def make_celery(broker_url: str) -> Celery:
@@ -37,7 +36,10 @@ def make_celery(broker_url: str) -> Celery:
         timezone="UTC",
         enable_utc=True,
         beat_schedule={
-            "check-scan-schedules": {"task": CHECK_SCHEDULES_TASK, "schedule": CHECK_EVERY_S}
+            "check-scan-schedules": {
+                "task": CHECK_SCHEDULES_TASK,
+                "schedule": settings.schedule_check_seconds,
+            }
         },
     )
     return app

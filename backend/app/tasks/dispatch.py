@@ -2,7 +2,7 @@
 
 One interface, two implementations, picked by `REDIS_URL` (SPEC §1):
 - `EmbeddedDispatcher` runs scans as asyncio tasks inside the API process (at most
-  `SCAN_CONCURRENCY` at once) and runs the schedule check every minute;
+  `SCAN_CONCURRENCY` at once) and runs the schedule check every SCHEDULE_CHECK_SECONDS;
 - `CeleryDispatcher` sends each scan to the workers; Celery beat runs the schedule check.
 Both run the same `run_scan` and `check_scan_schedules`.
 """
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from celery import Celery
 
 log = structlog.get_logger("hunter.dispatch")
-
-SCHEDULE_EVERY_S = 60.0
 
 
 def _default_session_factory() -> SessionFactory:
@@ -76,14 +74,14 @@ class EmbeddedDispatcher(Dispatcher):
         *,
         concurrency: int | None = None,
         schedule: bool = True,
-        schedule_every_s: float = SCHEDULE_EVERY_S,
+        schedule_every_s: float | None = None,
         grace_s: float | None = None,
         leases: LeasePolicy = LEASES,
     ) -> None:
         super().__init__(session_factory)
         self.concurrency = concurrency or settings.scan_concurrency
         self.schedule = schedule
-        self.schedule_every_s = schedule_every_s
+        self.schedule_every_s = schedule_every_s or settings.schedule_check_seconds
         self.grace_s = settings.shutdown_grace_seconds if grace_s is None else grace_s
         self.leases = leases
         self._slots = asyncio.Semaphore(self.concurrency)

@@ -210,7 +210,8 @@ def scan_board_task(board_id: str, scan_id: str) -> dict[str, Any]:
 
 @celery_app.task(name=CHECK_SCHEDULES_TASK)  # type: ignore[untyped-decorator]
 def check_scan_schedules() -> int:
-    """Queue every board that is due (beat sends this every minute); return how many."""
+    """Queue every board that is due (beat sends this every SCHEDULE_CHECK_SECONDS); return how
+    many."""
     process = worker_process()
 
     async def check() -> int:

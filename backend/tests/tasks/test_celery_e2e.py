@@ -21,7 +21,8 @@ import httpx
 import pytest
 import redis
 
-from app.tasks.celery_app import CHECK_EVERY_S, CHECK_SCHEDULES_TASK, celery_app, make_celery
+from app.config import Settings, settings
+from app.tasks.celery_app import CHECK_SCHEDULES_TASK, celery_app, make_celery
 from app.tasks.dispatch import CeleryDispatcher
 from tests.scrapers.local_server import LocalServer
 from tests.support import TEST_REDIS_URL, TMP, require_service
@@ -180,9 +181,46 @@ async def test_the_schedule_check_queues_due_boards_for_the_worker(
     assert untouched == "never"
 
 
-def test_beat_runs_the_schedule_check_every_minute() -> None:
+async def test_beat_queues_a_due_board_for_the_worker(
+    scratch: ScratchDatabase,
+    greenhouse: LocalServer,
+    worker: Worker,
+    dispatcher: CeleryDispatcher,
+) -> None:
+    """A real `hunter beat` (checking every second here) queues the due board; the worker
+    scans it."""
+    greenhouse.route("GET", JOBS_PATH, listing(8))
+    async with api_on(scratch, dispatcher) as client:
+        due = await create_board(client, name="Due for beat")
+        log = TMP / f"{worker.queue}-beat.log"
+        env = {
+            **os.environ,
+            "DATABASE_URL": scratch.url,
+            "REDIS_URL": TEST_REDIS_URL,
+            "SCHEDULE_CHECK_SECONDS": "1",
+            "HUNTER_ENV_FILE": "",
+        }
+        command = [sys.executable, "-m", "app", "beat", f"task.default_queue={worker.queue}"]
+        with log.open("wb") as sink:
+            beat = subprocess.Popen(  # noqa: ASYNC220  (starting is quick)
+                command, cwd=BACKEND_DIR, env=env, stdout=sink, stderr=subprocess.STDOUT
+            )
+        try:
+            await wait_for_scan(client, due["id"], worker)
+        except AssertionError as exc:
+            beat_output = log.read_text(errors="replace")[-4000:]
+            raise AssertionError(f"{exc}\nbeat output:\n{beat_output}") from None
+        finally:
+            beat.terminate()
+            await asyncio.to_thread(beat.wait, 15)
+        history = (await client.get(f"/api/boards/{due['id']}/scans")).json()["scans"]
+
+    assert [(scan["status"], scan["trigger"]) for scan in history] == [("success", "schedule")]
+
+
+def test_beat_checks_the_schedule_as_often_as_configured() -> None:
     entries = celery_app.conf.beat_schedule.values()
     assert [(entry["task"], entry["schedule"]) for entry in entries] == [
-        (CHECK_SCHEDULES_TASK, CHECK_EVERY_S)
+        (CHECK_SCHEDULES_TASK, settings.schedule_check_seconds)
     ]
-    assert CHECK_EVERY_S == 60
+    assert Settings().schedule_check_seconds == 60
