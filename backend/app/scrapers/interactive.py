@@ -4,7 +4,9 @@ Jobs come from the site's own JSON API when `intercept_patterns` is set, or else
 page with the `generic` selectors. Intercepted responses are those whose URL matches a glob and
 whose request the page made once the actions began (so a search's results are read, not the
 unfiltered list the app loaded first); with no actions, those of the first page load count.
-Each is read at `intercept_job_path`. Pagination and `complete` work as in `generic`.
+Each is read at `intercept_job_path`. When no intercepted response gives jobs and
+`selectors.job_card` is set too, the rendered page is read instead (the DOM fallback), with a
+warning saying why. Pagination and `complete` work as in `generic`.
 
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
@@ -82,7 +85,7 @@ class InteractiveScraper(Scraper):
                 "page, or intercept_patterns to read the site's JSON responses"
             )
         now = context.clock()
-        async with browser_for(context).open_tab() as tab:
+        async with browser_for(context).open_tab(context.fetcher) as tab:
             interceptor = Interceptor(tab, request, now) if config.intercept_patterns else None
             source = interceptor or DomJobs(tab, request, now)
             await open_first_page(tab, request)
@@ -94,10 +97,39 @@ class InteractiveScraper(Scraper):
                 interceptor.actions_begin()
             try:
                 await search()
-                return await browse(tab, request, source, self.settle, after_navigation=search)
+                try:
+                    return await browse(tab, request, source, self.settle, after_navigation=search)
+                except (NothingIntercepted, BadResponse) as failed:
+                    # Only page 1 raises these: no response gave jobs. With job cards to read,
+                    # the page the search left open is read instead.
+                    if interceptor is None or "job_card" not in config.selectors:
+                        raise
+                    dom = DomJobs(tab, request, now)
+                    return await _read_the_page_instead(
+                        tab, request, dom, self.settle, failed, search
+                    )
             finally:
                 if interceptor is not None:
                     await interceptor.aclose()
+
+
+async def _read_the_page_instead(
+    tab: Tab,
+    request: ScrapeRequest,
+    dom: DomJobs,
+    settle: Settle,
+    failed: ScrapeError,
+    search: Callable[[], Awaitable[None]],
+) -> ScrapeResult:
+    """The DOM fallback of a scan whose intercepted responses gave no jobs: the rendered job
+    cards, page after page, with the interception's failure kept as a warning (or, when the
+    page shows no cards either, named in the error)."""
+    try:
+        result = await browse(tab, request, dom, settle, after_navigation=search)
+    except ScrapeError as exc:
+        raise ScrapeError(f"{failed.message}; reading the page instead: {exc.message}") from exc
+    result.warnings.append(f"read the job cards on the page instead: {failed.message}")
+    return result
 
 
 async def run_actions(tab: Tab, actions: list[PreSearchAction]) -> None:

@@ -11,7 +11,7 @@ import pytest
 from app.scrapers.base import FetchContext, ScrapeRequest
 from app.scrapers.browser import Settle, SharedBrowser, find_browser
 from app.scrapers.config import ScraperConfig
-from app.scrapers.errors import BadResponse
+from app.scrapers.errors import BadResponse, ScrapeError
 from app.scrapers.interactive import (
     ActionFailed,
     InteractiveScraper,
@@ -191,6 +191,49 @@ async def test_a_wrong_job_path_says_where_it_looked(
 
     with pytest.raises(BadResponse, match=r"`jobs` in the response from .*/api/jobs is not a list"):
         await scraper.scrape(request(app, **config), in_browser)
+
+
+async def test_with_nothing_intercepted_the_rendered_cards_are_read_instead(
+    app: LocalServer, in_browser: FetchContext
+) -> None:
+    searched = {"action": "wait", "wait_selector": '#results[data-query="python"] .job'}
+    config = {
+        **INTERCEPT,
+        "intercept_patterns": ["**/graphql*"],  # the app calls /api/jobs: nothing matches
+        "selectors": {"job_card": ".job", "title": "h3", "location": ".loc", "next_page": "#next"},
+        "pre_search_actions": [*SEARCH, searched],
+        "pagination_type": "click",
+    }
+
+    result = await scraper.scrape(request(app, **config), in_browser)
+
+    assert [job.title for job in result.jobs] == [
+        "Python Developer",
+        "Senior Python Engineer",
+        "Python Data Analyst",
+    ]
+    assert (result.pages_fetched, result.complete) == (2, True)
+    [warning] = result.warnings
+    assert warning.startswith("read the job cards on the page instead: no response matching")
+
+
+async def test_when_the_page_shows_no_cards_either_both_failures_are_named(
+    app: LocalServer, in_browser: FetchContext, browser: SharedBrowser
+) -> None:
+    config = {
+        **INTERCEPT,
+        "intercept_patterns": ["**/graphql*"],
+        "selectors": {"job_card": ".no-such-card", "title": "h3"},
+        "pre_search_actions": SEARCH,
+    }
+
+    with pytest.raises(ScrapeError) as raised:
+        await scraper.scrape(request(app, **config), in_browser)
+
+    message = str(raised.value)
+    assert message.startswith("no response matching `**/graphql*`")
+    assert "; reading the page instead: selector `.no-such-card` matched nothing" in message
+    assert browser.open_contexts() == 0
 
 
 def test_items_are_read_with_dotted_keys() -> None:
