@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,12 +21,19 @@ import structlog
 
 from app.config import settings
 from app.scrapers.base import FetchContext
-from app.scrapers.errors import BlockedUrl, FetchTimeout, PageNotFound, ScrapeError, UpstreamFailed
+from app.scrapers.errors import (
+    BlockedUrl,
+    FetchTimeout,
+    ScrapeError,
+    UpstreamFailed,
+)
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page, Playwright, Request, Response
     from playwright.async_api import Error as PlaywrightError
     from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    from app.scrapers.http import Fetcher
 
 # Looked for on PATH, in this order, when BROWSER_EXECUTABLE is not set.
 BROWSER_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -163,14 +170,15 @@ class SharedBrowser:
         return self._turns[1]
 
     @asynccontextmanager
-    async def open_tab(self) -> AsyncIterator[Tab]:
-        """One page in a fresh context; Playwright errors inside become `ScrapeError`s."""
+    async def open_tab(self, fetcher: Fetcher) -> AsyncIterator[Tab]:
+        """One page in a fresh context; Playwright errors inside become `ScrapeError`s. The
+        scan's `fetcher` paces its page loads: its per-host cap and retries apply to them."""
         async with self.scan_context() as context:
             try:
                 page = await context.new_page()
             except playwright_error() as exc:
                 raise BrowserFailed(f"Chromium could not open a page: {reason(exc)}") from None
-            tab = Tab(page)
+            tab = Tab(page, fetcher)
             try:
                 yield tab
             except playwright_timeout() as exc:
@@ -265,6 +273,15 @@ def browser_for(context: FetchContext) -> SharedBrowser:
 
 
 @dataclass(frozen=True, slots=True)
+class _Loaded:
+    """What a page load's document answered (an `http.Answer`)."""
+
+    status: int
+    url: str
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class Settle:
     """How long to wait for a page to show something new after loading, clicking or scrolling.
 
@@ -280,11 +297,12 @@ class Settle:
 class Tab:
     """A page plus what scrapers do with it: open URLs, scroll, wait until it settles."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, fetcher: Fetcher) -> None:
         self.page = page
+        self.fetcher = fetcher
         self._in_flight: dict[Request, float] = {}
         self._last_activity = time.monotonic()
-        self._document_status: int | None = None
+        self._document: _Loaded | None = None  # what the last navigation's document answered
         page.on("response", self._responded)
         page.on("request", self._started)
         page.on("requestfinished", self._ended)
@@ -295,30 +313,34 @@ class Tab:
         return self.page.url
 
     async def open(self, url: str) -> str:
-        """Load `url`; raise the typed error for a refused, missing or failing page."""
+        """Load `url` (within its host's cap, and after a 429 or 5xx answer again, as the
+        fetcher retries HTTP requests); raise the typed error for a refused, missing or failing
+        page."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BlockedUrl(f"refusing to open `{url}`: only http and https URLs can be scraped")
-        self._document_status = None
-        try:
-            response = await self.page.goto(url, wait_until="load")
-            status = response.status if response is not None else None
-        except playwright_timeout():
-            raise FetchTimeout(
-                f"{parts.netloc} did not finish loading {display(url)} within "
-                f"{settings.scraper_timeout_s:g} s"
-            ) from None
-        except playwright_error() as exc:
-            # Chromium fails the navigation itself on an error status with an empty body.
-            status = self._document_status
-            if status is None or status < 400:
-                raise UpstreamFailed(f"could not load {display(url)}: {reason(exc)}") from None
-        if status in (404, 410):
-            raise PageNotFound(f"{display(url)} not found ({status})", url=url, status=status)
-        if status is not None and status >= 400:
-            raise UpstreamFailed(
-                f"{parts.netloc} refused the page: HTTP {status} ({display(url)})", status=status
-            )
+
+        async def attempt() -> _Loaded:
+            self._document = None
+            try:
+                response = await self.page.goto(url, wait_until="load")
+            except playwright_timeout():
+                raise FetchTimeout(
+                    f"{parts.netloc} did not finish loading {display(url)} within "
+                    f"{settings.scraper_timeout_s:g} s"
+                ) from None
+            except playwright_error() as exc:
+                # Chromium fails the navigation itself on an error status with an empty body.
+                # Other failures are not retried: Chromium is still showing its error page, and
+                # navigating again over it can leave the page impossible to close.
+                if self._document is None or self._document.status < 400:
+                    raise UpstreamFailed(f"could not load {display(url)}: {reason(exc)}") from None
+                return self._document
+            if response is None:  # a navigation within the page (same document)
+                return _Loaded(200, self.page.url, {})
+            return _Loaded(response.status, response.url, response.headers)
+
+        await self.fetcher.politely(url, attempt)
         return self.page.url
 
     async def wait_for(self, check: Callable[[], Awaitable[bool]], settle: Settle) -> bool:
@@ -389,7 +411,7 @@ class Tab:
         except playwright_error():
             return  # a service worker's request has no frame
         if in_main_frame and request.is_navigation_request():
-            self._document_status = response.status
+            self._document = _Loaded(response.status, response.url, response.headers)
 
     def _started(self, request: Request) -> None:
         self._in_flight[request] = self._last_activity = time.monotonic()

@@ -53,6 +53,10 @@ def not_found_as_board(board: str, url: str) -> Iterator[None]:
         raise BoardNotFound(message, url=url, status=exc.status) from None
 
 
+class ConnectionFailed(ScrapeError):
+    """One try could not reach the host (a dropped or refused connection): worth another."""
+
+
 class RateLimited(ScrapeError):
     """The source kept answering 429, or asked for a longer pause than a scan may take."""
 

@@ -51,7 +51,7 @@ class GenericScraper(Scraper):
         config = request.config
         if not (config.render or config.pagination_type == PaginationType.infinite_scroll):
             return await scrape_over_http(request, context)
-        async with browser_for(context).open_tab() as tab:
+        async with browser_for(context).open_tab(context.fetcher) as tab:
             await open_first_page(tab, request)
             return await browse(tab, request, DomJobs(tab, request, now), self.settle)
 

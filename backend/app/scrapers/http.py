@@ -3,7 +3,8 @@
 A `Fetcher` is shared by every scraper of a process (or a scan). It identifies itself with the
 configured User-Agent, never runs more than `scraper_max_concurrency_per_host` requests against
 one host at a time, retries 429/5xx answers and dropped connections with exponential backoff and
-jitter (honouring `Retry-After`), and turns every failure into a typed `ScrapeError`.
+jitter (honouring `Retry-After`), and turns every failure into a typed `ScrapeError`. Browser
+page loads go through the same cap, and 429/5xx retries (`Fetcher.politely`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -26,6 +27,7 @@ from app.config import settings
 from app.scrapers.errors import (
     BadResponse,
     BlockedUrl,
+    ConnectionFailed,
     FetchTimeout,
     PageNotFound,
     RateLimited,
@@ -37,6 +39,20 @@ log = structlog.get_logger("hunter.scrapers.http")
 JSON_ACCEPT = "application/json"
 HTML_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 MAX_BODY_BYTES = 20 * 1024 * 1024
+
+
+class Answer(Protocol):
+    """What a try at a URL answered, by HTTP or in a browser: enough to judge a retry."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
+_Answer = TypeVar("_Answer", bound=Answer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,41 +195,59 @@ class Fetcher:
         accept: str = "*/*",
     ) -> FetchedPage:
         """Send one request, retrying what is worth retrying; raise a `ScrapeError` otherwise."""
-        host = _host_key(url)
-        semaphore = self._per_host.setdefault(host, asyncio.Semaphore(self.max_per_host))
         headers = {"User-Agent": self.user_agent, "Accept": accept}
-        failure = ""
-        last_status: int | None = None
-        for attempt in range(1, self.tries + 1):
-            wait = self._backoff(attempt)
+
+        async def attempt() -> FetchedPage:
             try:
-                async with semaphore:
-                    page = await self._attempt(method, url, params, json_body, headers)
+                return await self._attempt(method, url, params, json_body, headers)
             except (httpx.TimeoutException, TimeoutError):
                 # Not retried: a source that let one request hang this long will likely do it
                 # again, and retrying would multiply the time a scan is stuck.
                 raise FetchTimeout(
-                    f"{host} did not answer within {self.timeout_s:g} s ({method} {_display(url)})"
+                    f"{_host_key(url)} did not answer within {self.timeout_s:g} s "
+                    f"({method} {_display(url)})"
                 ) from None
             except httpx.TooManyRedirects:
                 raise UpstreamFailed(f"too many redirects from {_display(url)}") from None
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                failure, last_status = f"could not connect ({str(exc) or type(exc).__name__})", None
+                raise ConnectionFailed(str(exc) or type(exc).__name__) from None
+
+        return await self.politely(url, attempt, method=method)
+
+    async def politely(
+        self, url: str, attempt: Callable[[], Awaitable[_Answer]], *, method: str = "GET"
+    ) -> _Answer:
+        """Make `attempt` (one try at `url`, by HTTP or in a browser) within the host's cap,
+        as often as worth it: again after a backoff on a dropped connection (`attempt` raises
+        ConnectionFailed) or an answer of 429 or 5xx, waiting at least as long as its
+        `Retry-After` asks. Returns the first answer under 400; raises a `ScrapeError` for a
+        missing page, a refusal, a wait longer than a scan may take, or the last failure."""
+        host = _host_key(url)
+        semaphore = self._per_host.setdefault(host, asyncio.Semaphore(self.max_per_host))
+        failure = ""
+        last_status: int | None = None
+        for number in range(1, self.tries + 1):
+            wait = self._backoff(number)
+            try:
+                async with semaphore:
+                    answer = await attempt()
+            except ConnectionFailed as exc:
+                failure, last_status = f"could not connect ({exc.message})", None
             else:
-                if page.status < 400:
-                    return page
-                self._raise_unless_retryable(page, method)
-                failure, last_status = f"HTTP {page.status}", page.status
-                retry_after = parse_retry_after(page.headers.get("retry-after"))
+                if answer.status < 400:
+                    return answer
+                self._raise_unless_retryable(answer.status, answer.url, method)
+                failure, last_status = f"HTTP {answer.status}", answer.status
+                retry_after = parse_retry_after(answer.headers.get("retry-after"))
                 if retry_after is not None:
                     if retry_after > self.max_retry_after_s:
                         raise RateLimited(
                             f"{host} asked Hunter to wait {retry_after:.0f} s before trying "
-                            f"again (HTTP {page.status}); the next scheduled scan will retry",
+                            f"again (HTTP {answer.status}); the next scheduled scan will retry",
                             retry_after=retry_after,
                         )
                     wait = max(wait, retry_after)
-            if attempt < self.tries:
+            if number < self.tries:
                 log.info("retrying", url=_display(url), failure=failure, wait_s=round(wait, 2))
                 await asyncio.sleep(wait)
         message = f"gave up after {self.tries} tries: {failure} from {_display(url)}"
@@ -226,16 +260,14 @@ class Fetcher:
         return delay + random.uniform(0, self.backoff_base_s)
 
     @staticmethod
-    def _raise_unless_retryable(page: FetchedPage, method: str) -> None:
-        if page.status in (404, 410):
-            raise PageNotFound(
-                f"{_display(page.url)} not found ({page.status})", url=page.url, status=page.status
-            )
-        if page.status != 429 and page.status < 500:
+    def _raise_unless_retryable(status: int, url: str, method: str) -> None:
+        if status in (404, 410):
+            raise PageNotFound(f"{_display(url)} not found ({status})", url=url, status=status)
+        if status != 429 and status < 500:
             raise UpstreamFailed(
-                f"{urlsplit(page.url).netloc} refused the request: HTTP {page.status} "
-                f"({method} {_display(page.url)})",
-                status=page.status,
+                f"{urlsplit(url).netloc} refused the request: HTTP {status} "
+                f"({method} {_display(url)})",
+                status=status,
             )
 
     async def _attempt(

@@ -15,6 +15,7 @@ from app.scrapers.browser import BrowserUnavailable, SharedBrowser, find_browser
 from app.scrapers.config import ScraperConfig
 from app.scrapers.errors import BlockedUrl, PageNotFound, SelectorMatchedNothing, UpstreamFailed
 from app.scrapers.generic import GenericScraper
+from app.scrapers.http import Fetcher
 from tests.scrapers.local_server import LocalServer, Reply, unused_port
 from tests.scrapers.pages import SELECTORS, board, numbered
 from tests.support import require_service
@@ -84,14 +85,14 @@ def test_the_api_starts_without_loading_playwright() -> None:
 
 
 async def test_the_browser_starts_again_after_being_closed_or_crashing(
-    server: LocalServer, browser: SharedBrowser
+    server: LocalServer, browser: SharedBrowser, fetcher: Fetcher
 ) -> None:
     server.route("GET", "/page", Reply(body="<title>Jobs</title>"))
     await browser.close()
     assert not browser.is_running
     launches = browser.launches
 
-    async with browser.open_tab() as tab:
+    async with browser.open_tab(fetcher) as tab:
         await tab.open(f"{server.url}/page")
         assert await tab.page.title() == "Jobs"
     # A crash looks like this to Hunter: the browser disconnects by itself.
@@ -104,20 +105,66 @@ async def test_the_browser_starts_again_after_being_closed_or_crashing(
 
 
 async def test_pages_that_fail_to_load_raise_scrape_errors(
-    server: LocalServer, browser: SharedBrowser
+    server: LocalServer, browser: SharedBrowser, fetcher: Fetcher
 ) -> None:
     server.route("GET", "/broken", Reply(status=502, body="<h1>Bad gateway</h1>"))
+    server.route("GET", "/private", Reply(status=403, body="<h1>Forbidden</h1>"))
 
-    async with browser.open_tab() as tab:
+    async with browser.open_tab(fetcher) as tab:
         with pytest.raises(PageNotFound, match=r"/missing not found \(404\)"):
             await tab.open(f"{server.url}/missing")
-        with pytest.raises(UpstreamFailed, match=r"refused the page: HTTP 502"):
+        with pytest.raises(UpstreamFailed, match=r"refused the request: HTTP 403"):
+            await tab.open(f"{server.url}/private")
+        with pytest.raises(UpstreamFailed, match=r"gave up after 3 tries: HTTP 502 from"):
             await tab.open(f"{server.url}/broken")
         with pytest.raises(UpstreamFailed, match=r"could not load http://127\.0\.0\.1"):
             await tab.open(f"http://127.0.0.1:{unused_port()}/jobs")
         with pytest.raises(BlockedUrl, match="only http and https"):
             await tab.open("file:///etc/passwd")
+    assert len(server.hits("/broken")) == 3
     assert browser.open_contexts() == 0
+
+
+async def test_page_loads_are_retried_honouring_retry_after(
+    server: LocalServer, browser: SharedBrowser, fetcher: Fetcher
+) -> None:
+    answers = iter(
+        [
+            Reply(status=429, headers={"Retry-After": "1"}, body="slow down"),
+            Reply(status=503, body="busy"),
+            Reply(body="<title>Jobs</title>"),
+        ]
+    )
+    server.route("GET", "/jobs", lambda _: next(answers))
+
+    async with browser.open_tab(fetcher) as tab:
+        await tab.open(f"{server.url}/jobs")
+        assert await tab.page.title() == "Jobs"
+
+    first, second, _ = (hit.at for hit in server.hits("/jobs"))
+    assert second - first >= 1.0  # as Retry-After asked
+
+
+async def test_page_loads_keep_to_the_per_host_cap(server: LocalServer, fetcher: Fetcher) -> None:
+    require_service(find_browser() is not None, "Chromium")
+    server.route("GET", "/slow", Reply(body="<title>Slow</title>", delay=0.3))
+    roomy = SharedBrowser(max_contexts=4)  # more pages at once than the host allows
+
+    async def load() -> None:
+        async with roomy.open_tab(fetcher) as tab:
+            await tab.open(f"{server.url}/slow")
+
+    try:
+        await asyncio.gather(*(load() for _ in range(4)))
+    finally:
+        await roomy.close()
+
+    # Two at a time (Chromium's own favicon requests aside): each pair waits for the one
+    # before to be answered, 0.3 s later.
+    arrivals = sorted(hit.at for hit in server.hits("/slow"))
+    assert fetcher.max_per_host == len(arrivals) // 2 == 2
+    assert arrivals[2] - arrivals[0] >= 0.25
+    assert arrivals[3] - arrivals[1] >= 0.25
 
 
 async def test_without_chromium_the_error_says_how_to_get_one(
