@@ -30,6 +30,11 @@ MATCHING_FIELDS = frozenset(
 )
 
 
+def matching_preferences(profile: UserProfile) -> tuple[Any, ...]:
+    """The profile's values of MATCHING_FIELDS: equal values score every listing alike."""
+    return tuple(getattr(profile, name) for name in sorted(MATCHING_FIELDS))
+
+
 @dataclass(frozen=True)
 class ResumeFile:
     """A stored resume, ready to be sent back to the person."""

@@ -31,8 +31,10 @@ from app.scrapers.errors import BadConfig, ScrapeError
 from app.scrapers.http import Fetcher
 from app.scrapers.registry import get_scraper
 from app.services import events, notifier, scan_leases
+from app.services.profile import get_profile, matching_preferences
+from app.services.rescoring import rescore_open_jobs
 from app.services.scan_leases import INTERRUPTED, LEASES, LeasePolicy, QueuedScan
-from app.services.scanner import store_listings
+from app.services.scanner import StoreOutcome, store_listings
 from app.services.scans import SessionFactory
 
 log = structlog.get_logger("hunter.scans")
@@ -228,6 +230,8 @@ class _Run:
             await scan_leases.record_success(
                 session, self.scan, stored, now=now, duration_ms=duration_ms
             )
+        if stored.new or stored.updated:
+            await self._rescore_if_preferences_moved(stored)
         for warning in result.warnings:
             log.info("scan_warning", board=self.board.name, warning=warning)
         return ScanOutcome(
@@ -242,6 +246,20 @@ class _Run:
             new_job_ids=list(stored.new_job_ids),
             duration_ms=duration_ms,
         )
+
+    async def _rescore_if_preferences_moved(self, stored: StoreOutcome) -> None:
+        """A profile change committed while this scan stored its listings rescored the open
+        jobs it could see, not the ones this scan was about to commit, scored with the
+        preferences before: rescore them all now. (The scan itself has succeeded: a failure
+        here is logged, and the next profile change or scan scores them again.)"""
+        try:
+            async with self.session_factory() as session, session.begin():
+                if matching_preferences(await get_profile(session)) == stored.scored_with:
+                    return
+                log.info("scan_rescoring_after_profile_change", scan_id=str(self.scan.scan_id))
+                await rescore_open_jobs(session)
+        except Exception:
+            log.exception("scan_rescore_failed", scan_id=str(self.scan.scan_id))
 
     async def requeue(self) -> None:
         """Hand the scan back to the queue, its lease and board ready for the next runner."""

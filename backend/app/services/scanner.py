@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
@@ -41,7 +41,7 @@ from app.scrapers.base import RawJob
 from app.services.keywords import KeywordFinder
 from app.services.listing_identity import CONTENT_FIELDS, ListingIdentity, content_hash
 from app.services.matcher import Matcher
-from app.services.profile import get_profile
+from app.services.profile import get_profile, matching_preferences
 from app.services.rescoring import abandon, board_matcher
 from app.services.search_vectors import JOBS_WITH_VECTOR, VectorSource, vector_source
 
@@ -71,6 +71,8 @@ class StoreOutcome:
     updated: int  # stored listings whose content changed, or that were closed and came back
     closed: int  # listings of this board missing from a complete scan
     new_job_ids: list[uuid.UUID]  # the inserted rows, in the order the source listed them
+    # The profile's matching preferences the new and changed listings were scored with.
+    scored_with: tuple[Any, ...] = field(default=(), compare=False)
 
 
 @dataclass(slots=True)
@@ -127,7 +129,8 @@ async def store_listings(
     with collector_paused():  # bulk work: see app.memory
         await session.flush()  # the board (and anything else pending) must exist before its jobs
         storer = _Storer(session, board, now or utcnow())
-        storer.matcher = board_matcher(await get_profile(session), board.keyword_filters)
+        profile = await get_profile(session)
+        storer.matcher = board_matcher(profile, board.keyword_filters)
         seen, filtered_out = storer.identify(listings)
         # The database finds (and marks seen) the known listings while their contents are hashed.
         loading = asyncio.ensure_future(storer.load(list(seen)))
@@ -164,6 +167,7 @@ async def store_listings(
             updated=len(rewrites),
             closed=closed,
             new_job_ids=new_job_ids,
+            scored_with=matching_preferences(profile),
         )
 
 

@@ -14,15 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import settings
 from app.errors import Conflict, NotFound
-from app.models import Job, JobBoard, ScanRun
+from app.models import Job, JobBoard, ScanRun, UserProfile
 from app.models.base import utcnow
 from app.scrapers.base import FetchContext, ScrapeRequest, ScrapeResult
 from app.scrapers.greenhouse import GreenhouseScraper
 from app.scrapers.http import Fetcher
 from app.services import scan_leases, scans
+from app.services.profile import get_profile
+from app.services.rescoring import rescore_open_jobs
 from app.services.scan_leases import INTERRUPTED, QueuedScan
 from app.services.scan_runner import ScanOutcome, run_scan
-from tests.factories import make_board
+from tests.factories import make_board, make_profile
 from tests.scrapers.local_server import LocalServer, Reply
 from tests.tasks.support import (
     GREENHOUSE,
@@ -113,6 +115,45 @@ async def test_requesting_a_scan_of_an_unknown_board_is_not_found(session: Async
 
 
 # --- running -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("moved", [False, True])
+async def test_listings_scored_before_a_concurrent_profile_change_are_rescored(
+    session: AsyncSession,
+    greenhouse: LocalServer,
+    context: FetchContext,
+    monkeypatch: pytest.MonkeyPatch,
+    moved: bool,
+) -> None:
+    """The profile changes (and its rescore runs) after the scan read it, before it commits:
+    the scan's listings, scored with the old preferences, are rescored after its commit."""
+    await make_profile(session, skills=["python"])
+    greenhouse.route("GET", JOBS_PATH, listing(1, 2))
+    board = await greenhouse_board(session)
+
+    async def profile_before_the_change(session: AsyncSession) -> UserProfile:
+        profile = await get_profile(session)
+        if not moved:
+            return profile
+        return UserProfile(skills=["golang"], remote_preference=profile.remote_preference)
+
+    monkeypatch.setattr("app.services.scanner.get_profile", profile_before_the_change)
+    rescored = 0
+
+    async def counted_rescore(session: AsyncSession) -> int:
+        nonlocal rescored
+        rescored += 1
+        return await rescore_open_jobs(session)
+
+    monkeypatch.setattr("app.services.scan_runner.rescore_open_jobs", counted_rescore)
+
+    outcome = await run(session, await queue(session, board), context)
+
+    assert (outcome.status, outcome.new) == ("success", 2)
+    jobs = (await session.scalars(select(Job).execution_options(populate_existing=True))).all()
+    assert {job.match_details["keywords_matched"][0] for job in jobs} == {"python"}
+    assert {job.match_score for job in jobs} == {100.0}
+    assert rescored == (1 if moved else 0)
 
 
 async def test_a_scan_stores_listings_and_records_its_counts(
